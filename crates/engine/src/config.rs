@@ -1,0 +1,201 @@
+//! The config file's model: the contract shared by the CLI, the desktop app and people editing JSON by hand.
+//!
+//! Reading is done by [`Config::from_json`], which reports *every* problem with its JSON path (see `decode`);
+//! writing goes through [`Config::to_json`], which keeps the file small by leaving defaults out.
+
+mod decode;
+mod issue;
+pub mod store;
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+pub use issue::{ConfigIssue, ConfigIssues};
+
+/// The only config version this build reads; a newer file is refused rather than half-understood.
+pub const CONFIG_VERSION: u32 = 1;
+
+/// The whole config file: Listeners that accept requests and the ordered Targets they are routed to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "Roundabout config", description = "Routes *.localhost names to local dev servers.")]
+pub struct Config {
+    /// Optional pointer to the JSON Schema, so editors validate and complete the file.
+    #[serde(rename = "$schema", default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
+    /// Format version; must be 1.
+    pub version: u32,
+    /// Run the built-in demo: three upstreams served by Roundabout itself behind `demo.localhost`.
+    /// Set to false (or remove the line) to remove the demo.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub demo: bool,
+    /// The addresses Roundabout listens on. Each is started and stopped on its own.
+    #[serde(default)]
+    pub listeners: Vec<ListenerConfig>,
+    /// Targets in priority order: a request goes to the first one whose matcher accepts it.
+    #[serde(default)]
+    pub targets: Vec<TargetConfig>,
+}
+
+/// One Listener: an address and port to accept HTTP on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListenerConfig {
+    /// A label for logs and the app; defaults to the bind address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `host:port`, `[v6]:port`, or a bare port meaning loopback (127.0.0.1 and ::1). Port 0 picks a free port.
+    /// A non-loopback address exposes your upstreams to the network and must be written out explicitly.
+    pub bind: String,
+    /// When false the Listener is kept in the file but not started.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub enabled: bool,
+}
+
+/// A Target: which requests it accepts, and the Upstreams it spreads them over.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TargetConfig {
+    /// Unique name, shown in the live log.
+    pub name: String,
+    /// Every given field must accept the request; `{}` accepts everything.
+    #[serde(rename = "match", default)]
+    pub matcher: MatchConfig,
+    /// The backends, tried in balancing order.
+    #[serde(default)]
+    pub upstreams: Vec<UpstreamConfig>,
+    /// How requests are spread over enabled Upstreams.
+    #[serde(default, skip_serializing_if = "Strategy::is_default")]
+    pub strategy: Strategy,
+    /// Send the client's Host header to the Upstream (true) or the Upstream's own host (false).
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub preserve_host: bool,
+}
+
+/// The matcher of a Target. Absent fields accept anything.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MatchConfig {
+    /// Exact host (`app.localhost`) or a wildcard over one or more labels (`*.app.localhost`).
+    /// Case-insensitive; the port and a trailing dot in the Host header are ignored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// Exact request path, e.g. `/health`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Path prefix on segment boundaries: `/api` accepts `/api` and `/api/x`, not `/apix`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_prefix: Option<String>,
+    /// The port of the Listener the request arrived on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// Accepted methods, e.g. `["GET", "POST"]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub methods: Vec<String>,
+    /// Headers that must be present with exactly this value.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+}
+
+/// One backend of a Target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamConfig {
+    /// `http://` or `https://` URL; its path is joined with the request path and its query merged with the
+    /// request's (`http://localhost:3000/base?k=v`).
+    pub url: String,
+    /// When false the Upstream stays listed but receives no requests.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub enabled: bool,
+}
+
+/// Balancing strategy of a Target.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Strategy {
+    /// Each enabled Upstream in turn, starting with the first.
+    #[default]
+    RoundRobin,
+}
+
+impl Strategy {
+    /// The name used in the config file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Strategy::RoundRobin => "round_robin",
+        }
+    }
+
+    #[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+    fn is_default(&self) -> bool {
+        *self == Strategy::default()
+    }
+}
+
+impl Config {
+    /// An empty, valid config of the current version.
+    pub fn empty() -> Self {
+        Config { schema: None, version: CONFIG_VERSION, demo: false, listeners: Vec::new(), targets: Vec::new() }
+    }
+
+    /// What a first run starts with: a loopback Listener on 8800 and the built-in demo behind it.
+    pub fn starter() -> Self {
+        Config {
+            demo: true,
+            listeners: vec![ListenerConfig { name: Some("web".into()), bind: "127.0.0.1:8800".into(), enabled: true }],
+            ..Config::empty()
+        }
+    }
+
+    /// Parses and validates config text, reporting every problem with its JSON path.
+    pub fn from_json(text: &str) -> Result<Self, ConfigIssues> {
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| ConfigIssues::syntax(&e))?;
+        Self::from_value(&value)
+    }
+
+    /// Validates an already-parsed JSON value (what the desktop app sends), reporting every problem.
+    pub fn from_value(value: &serde_json::Value) -> Result<Self, ConfigIssues> {
+        decode::decode(value)
+    }
+
+    /// Re-checks a typed config (built in code or edited in the app) with the same rules as the file.
+    pub fn validate(&self) -> Result<(), ConfigIssues> {
+        let value = serde_json::to_value(self).map_err(|e| ConfigIssues::one("$", e.to_string()))?;
+        decode::decode(&value).map(|_| ())
+    }
+
+    /// Pretty JSON as it is saved to disk, with defaults left out and a trailing newline.
+    pub fn to_json(&self) -> String {
+        // Serializing plain structs of strings, numbers and maps cannot fail.
+        let mut text = serde_json::to_string_pretty(self).unwrap_or_default();
+        text.push('\n');
+        text
+    }
+
+    /// The JSON Schema of the file, generated from these types.
+    pub fn json_schema() -> serde_json::Value {
+        let schema = schemars::schema_for!(Config);
+        serde_json::to_value(schema).unwrap_or_default()
+    }
+
+    /// A listener's display name: its `name`, or its bind address when unnamed.
+    pub fn listener_name(listener: &ListenerConfig) -> &str {
+        listener.name.as_deref().unwrap_or(&listener.bind)
+    }
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
+fn yes() -> bool {
+    true
+}

@@ -1,0 +1,98 @@
+use serde_json::json;
+
+use super::*;
+
+fn issues(v: &Value) -> Vec<String> {
+    decode(v).unwrap_err().iter().map(ToString::to_string).collect()
+}
+
+#[test]
+fn the_issue_example_is_valid() {
+    let v = json!({
+      "version": 1,
+      "listeners": [ { "name": "web", "bind": "127.0.0.1:8800", "enabled": true } ],
+      "targets": [
+        { "name": "foo", "match": { "host": "app.localhost", "path": "/foo" },
+          "upstreams": [ { "url": "http://localhost:8000" } ] },
+        { "name": "api", "match": { "host": "*.app.localhost", "path_prefix": "/api", "port": 8800,
+                                    "methods": ["GET", "POST"], "headers": { "X-Env": "dev" } },
+          "upstreams": [ { "url": "http://localhost:8001" }, { "url": "http://localhost:8002", "enabled": false } ],
+          "strategy": "round_robin", "preserve_host": true },
+        { "name": "rest", "match": {}, "upstreams": [ { "url": "http://localhost:8003/base?k=v" } ] }
+      ]
+    });
+    let config = decode(&v).unwrap();
+    assert_eq!(config.targets.len(), 3);
+    assert!(!config.targets[1].upstreams[1].enabled);
+    assert_eq!(config.targets[1].matcher.port, Some(8800));
+    // Saving and reading back loses nothing.
+    assert_eq!(Config::from_json(&config.to_json()).unwrap(), config);
+}
+
+#[test]
+fn reports_every_problem_with_its_path() {
+    let v = json!({
+      "version": 1,
+      "listners": [],
+      "listeners": [ { "bind": "nope" }, { "bind": 8800 } ],
+      "targets": [
+        { "name": "a", "match": { "hots": "x" }, "upstreams": [ { "url": "ftp://h/" } ] },
+        { "name": "a", "match": { "port": 70000, "methods": ["G T"] }, "upstreams": [ { "url": "http://h", "enabled": "no" } ], "strategy": "fastest" },
+        { "upstreams": {} }
+      ]
+    });
+    let found = issues(&v);
+    let expect = [
+        "listners: unknown field \"listners\"; did you mean \"listeners\"?",
+        "listeners[0].bind: \"nope\" is not a bind address",
+        "listeners[1].bind: expected a string, found a number",
+        "targets[0].match.hots: unknown field \"hots\"; did you mean \"host\"?",
+        "targets[0].upstreams[0].url: scheme \"ftp\" is not supported; use http or https",
+        "targets[1].name: two targets are named \"a\"",
+        "targets[1].match.port: port 70000 is out of range",
+        "targets[1].match.methods[0]: \"G T\" is not an HTTP method",
+        "targets[1].upstreams[0].enabled: expected true or false, found a string",
+        "targets[1].strategy: strategy \"fastest\" is not supported",
+        "targets[2].name: \"name\" is required",
+        "targets[2].upstreams: expected a list, found an object",
+    ];
+    for e in expect {
+        assert!(found.iter().any(|f| f.starts_with(e)), "missing {e:?} in {found:#?}");
+    }
+    assert_eq!(found.len(), expect.len(), "{found:#?}");
+}
+
+#[test]
+fn version_is_required_and_checked() {
+    assert!(issues(&json!({}))[0].starts_with("version: \"version\" is required"));
+    assert!(issues(&json!({"version": 2}))[0].contains("newer Roundabout"));
+    assert!(issues(&json!({"version": "1"}))[0].contains("version must be 1"));
+    assert!(issues(&json!([]))[0].starts_with("$: expected an object"));
+}
+
+#[test]
+fn duplicate_binds_and_path_rules() {
+    let v = json!({"version": 1,
+        "listeners": [ {"bind": "8800"}, {"bind": "127.0.0.1:8800"} ],
+        "targets": [ {"name": "t", "match": {"path": "x", "path_prefix": "/y", "host": "*"}} ]});
+    let found = issues(&v);
+    assert!(found.iter().any(|f| f.starts_with("listeners[1].bind: 127.0.0.1:8800 is already used")), "{found:#?}");
+    assert!(found.iter().any(|f| f.starts_with("targets[0].match.path: \"path\" must start with \"/\"")), "{found:#?}");
+    assert!(found.iter().any(|f| f.starts_with("targets[0].match: use either")), "{found:#?}");
+    assert!(found.iter().any(|f| f.starts_with("targets[0].match.host: \"*\" would match every host")), "{found:#?}");
+}
+
+#[test]
+fn syntax_errors_name_line_and_column() {
+    let e = Config::from_json("{\n  \"version\": 1,\n}").unwrap_err();
+    assert_eq!(e.0[0].path, "line 3, column 1");
+    assert!(e.0[0].message.starts_with("invalid JSON: trailing comma"), "{e}");
+}
+
+#[test]
+fn typed_configs_validate_with_the_same_rules() {
+    let mut c = Config::starter();
+    assert!(c.validate().is_ok());
+    c.listeners[0].bind = "x".into();
+    assert!(c.validate().unwrap_err().to_string().starts_with("listeners[0].bind:"));
+}

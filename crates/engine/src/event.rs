@@ -1,0 +1,205 @@
+//! What the live log shows, and the bounded bus that carries it.
+//!
+//! The bus is a `tokio::sync::broadcast` channel: sending never waits, a subscriber that falls behind loses the
+//! oldest events and is told how many ([`Received::Missed`]). The proxy never slows down for a reader.
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use schemars::JsonSchema;
+use serde::Serialize;
+use tokio::sync::broadcast;
+
+use crate::config::ConfigIssue;
+
+/// One thing that happened: a served request, or a change worth showing.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// A request was answered (by an Upstream or by Roundabout itself).
+    Request(RequestEvent),
+    /// A Listener started, stopped or failed to bind.
+    Listener(ListenerEvent),
+    /// A new config is now serving.
+    ConfigApplied {
+        /// Where it came from: a file path, or `app`.
+        source: String,
+        /// Number of Listeners in it.
+        listeners: usize,
+        /// Number of Targets in it.
+        targets: usize,
+    },
+    /// A config edit was refused; the previous config keeps serving.
+    ConfigRejected {
+        /// Where it came from: a file path, or `app`.
+        source: String,
+        /// Every problem found.
+        issues: Vec<ConfigIssue>,
+    },
+}
+
+/// One request, as the live log shows it.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct RequestEvent {
+    /// Milliseconds since the Unix epoch when the request arrived.
+    pub at_ms: u64,
+    /// The Listener that accepted it.
+    #[schemars(with = "String")]
+    pub listener: Arc<str>,
+    /// Request method.
+    pub method: String,
+    /// Host the client asked for (without port).
+    pub host: String,
+    /// Path and query as the client sent them.
+    pub path: String,
+    /// The Target that matched, if any.
+    #[schemars(with = "Option<String>")]
+    pub target: Option<Arc<str>>,
+    /// The Upstream that answered (its short label), if one did.
+    #[schemars(with = "Option<String>")]
+    pub upstream: Option<Arc<str>>,
+    /// Status sent to the client.
+    pub status: u16,
+    /// Time until the response head was ready, in microseconds.
+    pub latency_us: u64,
+    /// Why Roundabout answered itself (no match, every upstream failed…), if it did.
+    pub error: Option<String>,
+    /// Upstreams tried before the one that answered, and why each failed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub failed: Vec<FailedAttempt>,
+}
+
+/// An attempt at one Upstream that failed before any response.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct FailedAttempt {
+    /// The Upstream's label.
+    #[schemars(with = "String")]
+    pub upstream: Arc<str>,
+    /// The cause, e.g. `connection refused`.
+    pub error: String,
+}
+
+/// A Listener's state change.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ListenerEvent {
+    /// The Listener's name.
+    pub name: String,
+    /// Its bind value from the config.
+    pub bind: String,
+    /// What it is doing now.
+    pub state: ListenerState,
+    /// The addresses actually bound (with real ports when the config said 0).
+    pub addresses: Vec<String>,
+    /// Why it is not running, when it failed.
+    pub error: Option<String>,
+}
+
+/// Whether a Listener is accepting connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ListenerState {
+    /// Bound and accepting.
+    Running,
+    /// Not started (disabled, or stopped by the user).
+    Stopped,
+    /// Could not bind; see the error.
+    Failed,
+}
+
+/// What a subscriber gets from [`EventStream::recv`].
+#[derive(Debug, Clone)]
+pub enum Received {
+    /// The next event.
+    Event(Arc<Event>),
+    /// This many events were dropped because the subscriber fell behind.
+    Missed(u64),
+}
+
+/// The sending side, shared by every Listener.
+#[derive(Debug, Clone)]
+pub struct EventBus {
+    tx: broadcast::Sender<Arc<Event>>,
+}
+
+impl EventBus {
+    /// A bus that holds at most `capacity` unread events per subscriber.
+    pub fn new(capacity: usize) -> Self {
+        EventBus { tx: broadcast::channel(capacity.max(1)).0 }
+    }
+
+    /// True when someone is listening, so the request path can skip building events nobody reads.
+    pub fn wanted(&self) -> bool {
+        self.tx.receiver_count() > 0
+    }
+
+    /// Publishes without waiting; with no subscriber the event is simply dropped.
+    pub fn send(&self, event: Event) {
+        let _ = self.tx.send(Arc::new(event));
+    }
+
+    /// A new subscriber, starting with the next event.
+    pub fn subscribe(&self) -> EventStream {
+        EventStream { rx: self.tx.subscribe() }
+    }
+}
+
+/// One subscriber's view of the bus.
+#[derive(Debug)]
+pub struct EventStream {
+    rx: broadcast::Receiver<Arc<Event>>,
+}
+
+impl EventStream {
+    /// The next event, or how many were missed; `None` once the engine is gone.
+    pub async fn recv(&mut self) -> Option<Received> {
+        match self.rx.recv().await {
+            Ok(event) => Some(Received::Event(event)),
+            Err(broadcast::error::RecvError::Lagged(n)) => Some(Received::Missed(n)),
+            Err(broadcast::error::RecvError::Closed) => None,
+        }
+    }
+
+    /// Like [`recv`](Self::recv) without waiting: `None` when nothing is queued.
+    pub fn try_recv(&mut self) -> Option<Received> {
+        match self.rx.try_recv() {
+            Ok(event) => Some(Received::Event(event)),
+            Err(broadcast::error::TryRecvError::Lagged(n)) => Some(Received::Missed(n)),
+            Err(_) => None,
+        }
+    }
+}
+
+/// Milliseconds since the Unix epoch, for event timestamps.
+pub fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn applied(n: usize) -> Event {
+        Event::ConfigApplied { source: "test".into(), listeners: n, targets: 0 }
+    }
+
+    #[tokio::test]
+    async fn a_slow_subscriber_is_told_how_many_it_missed() {
+        let bus = EventBus::new(4);
+        let mut slow = bus.subscribe();
+        for i in 0..10 {
+            bus.send(applied(i));
+        }
+        assert!(matches!(slow.recv().await, Some(Received::Missed(6))));
+        let Some(Received::Event(e)) = slow.recv().await else { panic!("expected an event") };
+        assert!(matches!(*e, Event::ConfigApplied { listeners: 6, .. }));
+    }
+
+    #[test]
+    fn nobody_listening_means_events_are_not_wanted() {
+        let bus = EventBus::new(4);
+        assert!(!bus.wanted());
+        bus.send(applied(0));
+        let _sub = bus.subscribe();
+        assert!(bus.wanted());
+    }
+}

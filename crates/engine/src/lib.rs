@@ -1,0 +1,34 @@
+//! Roundabout's engine: a reverse proxy for local development that routes `*.localhost` names to dev servers.
+//!
+//! A **Listener** accepts connections; the **Mux** sends each request to the first **Target** whose matcher
+//! accepts it; the Target's Balancer picks one of its **Upstreams**; every served request becomes an **Event**.
+//! [`Engine::start`] returns an [`EngineHandle`], the one API the CLI and the desktop app share. This crate has no
+//! UI and no argument parsing.
+
+pub mod balance;
+pub mod bind;
+pub mod body;
+pub mod client;
+pub mod config;
+pub mod demo;
+pub mod engine;
+pub mod error;
+pub mod event;
+pub mod forward;
+pub mod listener;
+pub mod matcher;
+pub mod mux;
+pub mod pages;
+pub mod proxy;
+pub mod status;
+pub mod target;
+pub mod tunnel;
+pub mod upstream;
+pub mod upstream_url;
+
+pub use config::store::{ConfigStore, SaveOutcome, StoreError};
+pub use config::{Config, ConfigIssue, ConfigIssues};
+pub use engine::{Engine, EngineHandle, EngineOptions};
+pub use error::EngineError;
+pub use event::{Event, EventStream, ListenerState, Received, RequestEvent};
+pub use status::Status;

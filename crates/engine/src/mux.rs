@@ -1,0 +1,180 @@
+//! The Mux: the ordered Targets of one config, and the rule that a request goes to the first that accepts it.
+//!
+//! A `Mux` is an immutable snapshot. The engine builds a new one for every config change and swaps it in
+//! atomically; requests in flight keep the snapshot they started with. Building is pure (no I/O).
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+
+use crate::balance::Balancer;
+use crate::config::{Config, TargetConfig};
+use crate::matcher::{Matcher, RequestHead};
+use crate::target::Target;
+use crate::upstream::{Upstream, UpstreamStats};
+use crate::upstream_url::UpstreamUrl;
+
+/// The routing table of one config.
+#[derive(Debug, Default)]
+pub struct Mux {
+    targets: Vec<Arc<Target>>,
+}
+
+impl Mux {
+    /// The first Target, in order, whose matcher accepts the request.
+    pub fn route(&self, head: &RequestHead<'_>) -> Option<&Arc<Target>> {
+        self.targets.iter().find(|t| t.matcher.accepts(head))
+    }
+
+    /// Every Target in priority order.
+    pub fn targets(&self) -> &[Arc<Target>] {
+        &self.targets
+    }
+
+    /// Builds the snapshot for `targets`, carrying counters and balancer positions over from `previous` by Target
+    /// name and Upstream URL. `own` are the addresses Roundabout listens on, to spot Upstreams that would loop.
+    /// Invalid entries (which validation rejects before this) are skipped rather than panicked on.
+    pub fn build(targets: &[TargetConfig], builtin: Option<&TargetConfig>, previous: &Mux, own: &[SocketAddr]) -> Mux {
+        let mut stats: HashMap<(&str, &str), &Arc<UpstreamStats>> = HashMap::new();
+        let mut balancers: HashMap<&str, &Arc<Balancer>> = HashMap::new();
+        for t in &previous.targets {
+            balancers.insert(&t.name, &t.balancer);
+            for u in &t.upstreams {
+                stats.insert((&t.name, &u.url), &u.stats);
+            }
+        }
+        let configs = builtin.into_iter().map(|t| (t, true)).chain(targets.iter().map(|t| (t, false)));
+        let targets = configs
+            .filter_map(|(config, builtin)| {
+                let matcher = Matcher::compile(&config.matcher).ok()?;
+                let upstreams = config
+                    .upstreams
+                    .iter()
+                    .filter_map(|u| {
+                        let target = UpstreamUrl::parse(&u.url).ok()?;
+                        let stats = stats
+                            .get(&(config.name.as_str(), u.url.as_str()))
+                            .map_or_else(Arc::default, |s| Arc::clone(s));
+                        Some(Arc::new(Upstream {
+                            loops_back: loops_back(&target, own),
+                            label: target.label.as_str().into(),
+                            url: u.url.as_str().into(),
+                            target,
+                            enabled: u.enabled,
+                            stats,
+                        }))
+                    })
+                    .collect();
+                let balancer = balancers
+                    .get(config.name.as_str())
+                    .filter(|b| b.strategy() == config.strategy)
+                    .map_or_else(|| Arc::new(Balancer::new(config.strategy)), |b| Arc::clone(b));
+                Some(Arc::new(Target::new(
+                    config.name.as_str().into(),
+                    matcher,
+                    upstreams,
+                    balancer,
+                    config.preserve_host,
+                    builtin,
+                )))
+            })
+            .collect();
+        Mux { targets }
+    }
+
+    /// Convenience for tests and tools: a snapshot of a whole config with nothing carried over.
+    pub fn from_config(config: &Config) -> Mux {
+        Mux::build(&config.targets, None, &Mux::default(), &[])
+    }
+}
+
+/// True when `url` names one of Roundabout's own listening addresses.
+fn loops_back(url: &UpstreamUrl, own: &[SocketAddr]) -> bool {
+    let loopback = [IpAddr::V4(Ipv4Addr::LOCALHOST), IpAddr::V6(Ipv6Addr::LOCALHOST)];
+    let literal;
+    let ips: &[IpAddr] = if url.host == "localhost" || url.host.ends_with(".localhost") {
+        &loopback
+    } else if let Ok(ip) = url.host.parse::<IpAddr>() {
+        literal = [ip];
+        &literal
+    } else {
+        &[]
+    };
+    own.iter().any(|a| {
+        a.port() == url.port && ips.iter().any(|ip| a.ip() == *ip || (a.ip().is_unspecified() && ip.is_loopback()))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use http::{HeaderMap, Method};
+    use serde_json::json;
+
+    use super::*;
+
+    fn config() -> Config {
+        Config::from_value(&json!({"version": 1, "targets": [
+            {"name": "foo", "match": {"host": "app.localhost", "path": "/foo"}, "upstreams": [{"url": "http://localhost:8000"}]},
+            {"name": "api", "match": {"host": "*.app.localhost", "path_prefix": "/api"}, "upstreams": [{"url": "http://localhost:8001"}]},
+            {"name": "app", "match": {"host": "app.localhost"}, "upstreams": [{"url": "http://localhost:8002"}]},
+            {"name": "rest", "match": {}, "upstreams": [{"url": "http://localhost:8003"}]}
+        ]}))
+        .unwrap()
+    }
+
+    fn route(mux: &Mux, host: &str, path: &str) -> Option<String> {
+        let headers = HeaderMap::new();
+        let head = RequestHead { host, path, port: 8800, method: &Method::GET, headers: &headers };
+        mux.route(&head).map(|t| t.name.to_string())
+    }
+
+    #[test]
+    fn first_accepting_target_in_order_wins() {
+        let mux = Mux::from_config(&config());
+        assert_eq!(route(&mux, "app.localhost", "/foo").as_deref(), Some("foo"));
+        assert_eq!(route(&mux, "app.localhost", "/bar").as_deref(), Some("app"));
+        assert_eq!(route(&mux, "x.app.localhost", "/api/users").as_deref(), Some("api"));
+        assert_eq!(route(&mux, "x.app.localhost", "/other").as_deref(), Some("rest"));
+        assert_eq!(route(&mux, "elsewhere", "/").as_deref(), Some("rest"));
+    }
+
+    #[test]
+    fn no_catch_all_means_no_route() {
+        let mut c = config();
+        c.targets.pop();
+        assert_eq!(route(&Mux::from_config(&c), "elsewhere", "/"), None);
+    }
+
+    #[test]
+    fn counters_and_rotation_survive_a_rebuild() {
+        let c = config();
+        let first = Mux::from_config(&c);
+        first.targets[0].upstreams[0].stats.record_failure();
+        first.targets[0].attempt_order().next();
+        let second = Mux::build(&c.targets, None, &first, &[]);
+        assert!(Arc::ptr_eq(&first.targets[0].upstreams[0].stats, &second.targets[0].upstreams[0].stats));
+        assert!(Arc::ptr_eq(&first.targets[0].balancer, &second.targets[0].balancer));
+        assert!(!Arc::ptr_eq(&first.targets[1].upstreams[0].stats, &first.targets[0].upstreams[0].stats));
+    }
+
+    #[test]
+    fn builtin_target_goes_first() {
+        let c = config();
+        let demo = TargetConfig { name: "demo".into(), ..c.targets[3].clone() };
+        let mux = Mux::build(&c.targets, Some(&demo), &Mux::default(), &[]);
+        assert_eq!(route(&mux, "anything", "/").as_deref(), Some("demo"));
+        assert!(mux.targets()[0].builtin);
+    }
+
+    #[test]
+    fn upstreams_pointing_at_our_own_listeners_are_flagged() {
+        let own: Vec<SocketAddr> = vec!["127.0.0.1:8800".parse().unwrap(), "0.0.0.0:9000".parse().unwrap()];
+        let is_loop = |url: &str| loops_back(&UpstreamUrl::parse(url).unwrap(), &own);
+        assert!(is_loop("http://localhost:8800"));
+        assert!(is_loop("http://app.localhost:8800/x"));
+        assert!(is_loop("http://127.0.0.1:8800"));
+        assert!(is_loop("http://[::1]:9000"));
+        assert!(!is_loop("http://127.0.0.1:8801"));
+        assert!(!is_loop("http://example.com:8800"));
+    }
+}

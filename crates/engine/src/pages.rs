@@ -1,0 +1,129 @@
+//! Responses Roundabout writes itself (no Target, every Upstream failed, a loop…). They say what happened and what
+//! to do, as HTML for browsers and plain text for curl. Everything taken from the request or config is escaped.
+
+use std::fmt::Write;
+
+use bytes::Bytes;
+use http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use http::{HeaderMap, HeaderValue, Response, StatusCode};
+
+use crate::body::ResponseBody;
+
+/// A page: a status, a headline and detail lines.
+#[derive(Debug)]
+pub struct Page {
+    /// Status sent to the client.
+    pub status: StatusCode,
+    /// One sentence saying what happened.
+    pub headline: String,
+    /// Supporting lines (one per Upstream, Target…).
+    pub lines: Vec<String>,
+    /// What to do about it.
+    pub hint: String,
+}
+
+impl Page {
+    /// Renders for the client: HTML for browsers (see [`wants_html`]), plain text otherwise.
+    pub fn render(&self, html: bool) -> Response<ResponseBody> {
+        let (body, content_type) =
+            if html { (self.html(), "text/html; charset=utf-8") } else { (self.text(), "text/plain; charset=utf-8") };
+        let mut response = Response::new(ResponseBody::Page(Some(Bytes::from(body))));
+        *response.status_mut() = self.status;
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert("x-roundabout", HeaderValue::from_static("page"));
+        response
+    }
+
+    /// Plain-text rendering.
+    pub fn text(&self) -> String {
+        let mut out = format!("Roundabout: {}\n", self.headline);
+        for line in &self.lines {
+            let _ = writeln!(out, "  - {line}");
+        }
+        if !self.hint.is_empty() {
+            let _ = writeln!(out, "{}", self.hint);
+        }
+        out
+    }
+
+    /// HTML rendering; all text is escaped.
+    pub fn html(&self) -> String {
+        let mut out = String::from(
+            "<!doctype html><meta charset=utf-8><title>Roundabout</title>\
+             <style>body{font:15px system-ui,sans-serif;max-width:46rem;margin:3rem auto;padding:0 1rem;\
+             color-scheme:light dark}code,li{font-family:ui-monospace,monospace}small{opacity:.7}</style>",
+        );
+        let _ = write!(
+            out,
+            "<h1>{} {}</h1><p>{}</p>",
+            self.status.as_u16(),
+            escape(self.status.canonical_reason().unwrap_or("")),
+            escape(&self.headline)
+        );
+        if !self.lines.is_empty() {
+            out.push_str("<ul>");
+            for line in &self.lines {
+                let _ = write!(out, "<li>{}</li>", escape(line));
+            }
+            out.push_str("</ul>");
+        }
+        if !self.hint.is_empty() {
+            let _ = write!(out, "<p>{}</p>", escape(&self.hint));
+        }
+        out.push_str("<p><small>Answered by Roundabout, your dev proxy.</small></p>");
+        out
+    }
+}
+
+/// True when the client is a browser (it accepts HTML); curl and scripts get plain text.
+pub fn wants_html(request_headers: &HeaderMap) -> bool {
+    request_headers.get(http::header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"))
+}
+
+/// Escapes text for HTML element content and attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_text_is_escaped_in_html() {
+        let page = Page {
+            status: StatusCode::NOT_FOUND,
+            headline: "no Target for <script>".into(),
+            lines: vec!["a&b".into()],
+            hint: String::new(),
+        };
+        let html = page.html();
+        assert!(html.contains("no Target for &lt;script&gt;"));
+        assert!(html.contains("a&amp;b"));
+        assert!(!html.contains("<script>"));
+    }
+
+    #[test]
+    fn browsers_get_html_and_curl_gets_text() {
+        let page = Page { status: StatusCode::BAD_GATEWAY, headline: "h".into(), lines: vec![], hint: "fix it".into() };
+        let mut headers = HeaderMap::new();
+        assert_eq!(page.render(wants_html(&headers)).headers()[CONTENT_TYPE], "text/plain; charset=utf-8");
+        headers.insert(http::header::ACCEPT, HeaderValue::from_static("text/html,*/*"));
+        let response = page.render(wants_html(&headers));
+        assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+        assert_eq!(response.headers()[CONTENT_TYPE], "text/html; charset=utf-8");
+    }
+}

@@ -1,0 +1,280 @@
+//! The request path: match a Target, pick an Upstream, forward, stream the answer back, and tell the log.
+//!
+//! Reads only the current routing snapshot (one atomic load); takes no lock; builds an Event only when somebody
+//! subscribes. A connect failure moves on to the next Upstream, since nothing was sent.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use arc_swap::ArcSwap;
+use http::header::HOST;
+use http::uri::{PathAndQuery, Uri};
+use http::{HeaderValue, Method, Request, Response, StatusCode};
+use hyper::body::Incoming;
+use hyper::upgrade::OnUpgrade;
+
+use crate::body::{RequestBodySource, ResponseBody};
+use crate::client::{self, UpstreamClient};
+use crate::event::{Event, EventBus, FailedAttempt, RequestEvent, now_ms};
+use crate::forward;
+use crate::matcher::RequestHead;
+use crate::mux::Mux;
+use crate::pages::{self, Page};
+use crate::target::Target;
+
+/// State shared by every Listener: the routing snapshot, the Upstream client and the event bus.
+#[derive(Debug)]
+pub struct Proxy {
+    /// The current routing snapshot, swapped whole on config changes.
+    pub mux: ArcSwap<Mux>,
+    /// Where request events go.
+    pub events: EventBus,
+    client: UpstreamClient,
+}
+
+/// Facts about the connection a request came in on.
+#[derive(Debug)]
+pub struct Connection {
+    /// Name of the Listener that accepted it.
+    pub listener: Arc<str>,
+    /// The local socket address (its port feeds the `port` matcher).
+    pub local: SocketAddr,
+    /// The client's address.
+    pub remote: SocketAddr,
+}
+
+/// What happened to one request, for the event.
+struct Outcome {
+    target: Option<Arc<str>>,
+    upstream: Option<Arc<str>>,
+    error: Option<String>,
+    failed: Vec<FailedAttempt>,
+}
+
+impl Proxy {
+    /// A proxy with an empty routing table.
+    pub fn new(events: EventBus) -> Self {
+        Proxy { mux: ArcSwap::from_pointee(Mux::default()), events, client: client::build() }
+    }
+
+    /// Serves one request. Never fails: problems become pages that say what to do.
+    pub async fn handle(
+        &self,
+        conn: &Connection,
+        req: Request<Incoming>,
+    ) -> Result<Response<ResponseBody>, Infallible> {
+        let started = Instant::now();
+        let wanted = self.events.wanted();
+        let (method, host, path) = if wanted {
+            (req.method().to_string(), host_of(&req).to_owned(), path_of(req.uri()).to_owned())
+        } else {
+            Default::default()
+        };
+        let (response, outcome) = self.route(conn, req, started).await;
+        if wanted {
+            let latency = started.elapsed();
+            self.events.send(Event::Request(RequestEvent {
+                at_ms: now_ms().saturating_sub(u64::try_from(latency.as_millis()).unwrap_or(0)),
+                listener: Arc::clone(&conn.listener),
+                method,
+                host,
+                path,
+                target: outcome.target,
+                upstream: outcome.upstream,
+                status: response.status().as_u16(),
+                latency_us: u64::try_from(latency.as_micros()).unwrap_or(u64::MAX),
+                error: outcome.error,
+                failed: outcome.failed,
+            }));
+        }
+        Ok(response)
+    }
+
+    async fn route(
+        &self,
+        conn: &Connection,
+        mut req: Request<Incoming>,
+        started: Instant,
+    ) -> (Response<ResponseBody>, Outcome) {
+        let mut outcome = Outcome { target: None, upstream: None, error: None, failed: Vec::new() };
+        if req.method() == Method::CONNECT {
+            let page = Page {
+                status: StatusCode::METHOD_NOT_ALLOWED,
+                headline:
+                    "CONNECT is not supported: Roundabout is a reverse proxy for your dev servers, not a forward proxy."
+                        .into(),
+                lines: vec![],
+                hint: "Address your dev server through a Listener instead, e.g. http://app.localhost:8800/.".into(),
+            };
+            outcome.error = Some("CONNECT refused".into());
+            return (page.render(pages::wants_html(req.headers())), outcome);
+        }
+        let target = {
+            let mux = self.mux.load();
+            let head = RequestHead {
+                host: host_of(&req),
+                path: req.uri().path(),
+                port: conn.local.port(),
+                method: req.method(),
+                headers: req.headers(),
+            };
+            if let Some(t) = mux.route(&head) {
+                Arc::clone(t)
+            } else {
+                outcome.error = Some("no Target matched".into());
+                return (not_found(&mux, &head).render(pages::wants_html(req.headers())), outcome);
+            }
+        };
+        outcome.target = Some(Arc::clone(&target.name));
+
+        let host = authority_of(&req);
+        let upgrade = forward::requested_upgrade(req.headers());
+        let client_upgrade = if upgrade.is_some() { req.extensions_mut().remove::<OnUpgrade>() } else { None };
+        let (mut parts, body) = req.into_parts();
+        let html = pages::wants_html(&parts.headers);
+        if !forward::rewrite_request(&mut parts.headers, host.as_ref(), conn.remote.ip(), upgrade) {
+            outcome.error = Some("loop detected".into());
+            return (loop_page(&target, None).render(html), outcome);
+        }
+        if !target.preserve_host {
+            parts.headers.remove(HOST);
+        }
+        let body = RequestBodySource::new(body);
+
+        for upstream in target.attempt_order() {
+            if upstream.loops_back {
+                outcome.error = Some("loop detected".into());
+                return (loop_page(&target, Some(&upstream.label)).render(html), outcome);
+            }
+            let t = &upstream.target;
+            let uri = Uri::builder()
+                .scheme(t.scheme.clone())
+                .authority(t.authority.clone())
+                .path_and_query(t.path_and_query(parts.uri.path(), parts.uri.query()))
+                .build();
+            let Ok(uri) = uri else {
+                outcome.error = Some("bad request path".into());
+                return (bad_path_page().render(html), outcome);
+            };
+            let mut builder = Request::builder().method(parts.method.clone()).uri(uri).version(http::Version::HTTP_11);
+            if let Some(h) = builder.headers_mut() {
+                h.clone_from(&parts.headers);
+            }
+            let Ok(outgoing) = builder.body(body.body()) else { continue };
+            let in_flight = upstream.stats.begin();
+            let result = self.client.request(outgoing).await;
+            drop(in_flight);
+            match result {
+                Ok(mut response) => {
+                    upstream.stats.record_response(response.status().as_u16(), started.elapsed());
+                    outcome.upstream = Some(Arc::clone(&upstream.label));
+                    let switching = response.status() == StatusCode::SWITCHING_PROTOCOLS;
+                    if switching
+                        && let (Some(client_side), Some(upstream_side)) =
+                            (client_upgrade, response.extensions_mut().remove::<OnUpgrade>())
+                    {
+                        tokio::spawn(crate::tunnel::tunnel(client_side, upstream_side, Arc::clone(&upstream.label)));
+                    }
+                    let (mut rparts, rbody) = response.into_parts();
+                    forward::rewrite_response(&mut rparts.headers, switching);
+                    return (Response::from_parts(rparts, ResponseBody::Upstream(rbody)), outcome);
+                }
+                Err(e) => {
+                    upstream.stats.record_failure();
+                    let cause = client::describe(&e);
+                    outcome.failed.push(FailedAttempt { upstream: Arc::clone(&upstream.label), error: cause });
+                    if e.is_connect() && body.unsent() {
+                        continue;
+                    }
+                    break;
+                }
+            }
+        }
+        let page = all_failed(&target, &outcome.failed);
+        outcome.error = Some(page.headline.clone());
+        (page.render(html), outcome)
+    }
+}
+
+/// The host the client addressed, without port or trailing dot: the absolute URI's if any, else the Host header.
+fn host_of<B>(req: &Request<B>) -> &str {
+    let raw = req.uri().host().or_else(|| req.headers().get(HOST).and_then(|h| h.to_str().ok())).unwrap_or("");
+    let without_port = if let Some(rest) = raw.strip_prefix('[') {
+        rest.split(']').next().unwrap_or(rest)
+    } else {
+        raw.rsplit_once(':').filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit())).map_or(raw, |(h, _)| h)
+    };
+    without_port.trim_end_matches('.')
+}
+
+/// The authority as the client sent it (with port), for Host and X-Forwarded-Host.
+fn authority_of<B>(req: &Request<B>) -> Option<HeaderValue> {
+    match req.uri().authority() {
+        Some(a) => HeaderValue::from_str(a.as_str()).ok(),
+        None => req.headers().get(HOST).cloned(),
+    }
+}
+
+fn path_of(uri: &Uri) -> &str {
+    uri.path_and_query().map_or("/", PathAndQuery::as_str)
+}
+
+fn not_found(mux: &Mux, head: &RequestHead<'_>) -> Page {
+    let lines: Vec<String> = mux.targets().iter().map(|t| format!("{} — {}", t.matcher.describe(), t.name)).collect();
+    let hint = if lines.is_empty() {
+        "There are no Targets yet. Add one in the Roundabout app or in the config file (`roundabout config-path` shows where).".to_owned()
+    } else {
+        "Use one of these hosts, or add a Target that matches this request.".to_owned()
+    };
+    Page {
+        status: StatusCode::NOT_FOUND,
+        headline: format!("no Target matches {} {}{} on port {}.", head.method, head.host, head.path, head.port),
+        lines,
+        hint,
+    }
+}
+
+fn all_failed(target: &Target, failed: &[FailedAttempt]) -> Page {
+    if target.active_count() == 0 {
+        return Page {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            headline: format!("Target \"{}\" has no enabled Upstreams.", target.name),
+            lines: target.upstreams.iter().map(|u| format!("{} (disabled)", u.label)).collect(),
+            hint: "Enable an Upstream or add one to this Target.".into(),
+        };
+    }
+    Page {
+        status: StatusCode::BAD_GATEWAY,
+        headline: format!("every Upstream of Target \"{}\" failed.", target.name),
+        lines: failed.iter().map(|f| format!("{}: {}", f.upstream, f.error)).collect(),
+        hint: "Is your dev server running on that port? Start it, or fix the Upstream URL.".into(),
+    }
+}
+
+fn loop_page(target: &Target, upstream: Option<&str>) -> Page {
+    let headline = match upstream {
+        Some(u) => format!("Target \"{}\" sends requests to {u}, which is Roundabout itself.", target.name),
+        None => format!(
+            "this request has passed through Roundabout {} times: Target \"{}\" loops.",
+            forward::MAX_HOPS,
+            target.name
+        ),
+    };
+    Page {
+        status: StatusCode::LOOP_DETECTED,
+        headline,
+        lines: vec![],
+        hint: "Point the Upstream at your dev server's own port, not at a Roundabout Listener.".into(),
+    }
+}
+
+fn bad_path_page() -> Page {
+    Page {
+        status: StatusCode::BAD_REQUEST,
+        headline: "the request path cannot be forwarded.".into(),
+        lines: vec![],
+        hint: String::new(),
+    }
+}
