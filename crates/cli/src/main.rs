@@ -1,1 +1,103 @@
-fn main() {}
+//! `roundabout`: run the proxy from a terminal with the same config file the desktop app edits.
+//! This binary only parses arguments and prints; the engine does the work.
+
+mod check;
+mod demo;
+mod print;
+mod serve;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use roundabout_engine::ConfigStore;
+
+/// Roundabout routes *.localhost names to your local dev servers, round-robin over their upstreams.
+#[derive(Debug, Parser)]
+#[command(name = "roundabout", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the proxy from the config file and apply edits to it live.
+    Serve {
+        /// Config file to use instead of the one in your config directory.
+        #[arg(long, value_name = "PATH")]
+        config: Option<PathBuf>,
+        /// Print one JSON object per line instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Validate the config file and list every problem with where it is and how to fix it.
+    Check {
+        /// Config file to check instead of the one in your config directory.
+        #[arg(long, value_name = "PATH")]
+        config: Option<PathBuf>,
+    },
+    /// Run the built-in demo (three upstreams behind http://demo.localhost:8800) without touching any config.
+    Demo {
+        /// Where to listen; port 0 picks a free port.
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8800")]
+        bind: String,
+        /// Print one JSON object per line instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print where the config file lives.
+    ConfigPath,
+    /// Print the JSON Schema of the config file (for editor validation and completion).
+    Schema,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ROUNDABOUT_LOG").unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            print::err(&format!("error: cannot start the async runtime: {e}"));
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async {
+        match cli.command {
+            Command::Serve { config, json } => serve::run(config, json).await,
+            Command::Check { config } => check::run(config).await,
+            Command::Demo { bind, json } => demo::run(&bind, json).await,
+            Command::ConfigPath => match ConfigStore::default_path() {
+                Ok(path) => {
+                    print::out(&path.display().to_string());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e.to_string()),
+            },
+            Command::Schema => {
+                let schema = roundabout_engine::Config::json_schema();
+                print::out(&serde_json::to_string_pretty(&schema).unwrap_or_default());
+                ExitCode::SUCCESS
+            }
+        }
+    })
+}
+
+/// The config file to use: `--config`, or the per-user default.
+fn config_path(explicit: Option<PathBuf>) -> Result<(PathBuf, bool), String> {
+    match explicit {
+        Some(path) => Ok((path, true)),
+        None => ConfigStore::default_path().map(|p| (p, false)).map_err(|e| e.to_string()),
+    }
+}
+
+/// Prints `error: …` and returns the failure exit code.
+fn fail(message: &str) -> ExitCode {
+    print::err(&format!("error: {message}"));
+    ExitCode::FAILURE
+}

@@ -19,6 +19,7 @@ pub const CONFIG_VERSION: u32 = 1;
 
 /// The whole config file: Listeners that accept requests and the ordered Targets they are routed to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 #[schemars(title = "Roundabout config", description = "Routes *.localhost names to local dev servers.")]
 pub struct Config {
@@ -41,6 +42,7 @@ pub struct Config {
 
 /// One Listener: an address and port to accept HTTP on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct ListenerConfig {
     /// A label for logs and the app; defaults to the bind address.
@@ -56,6 +58,7 @@ pub struct ListenerConfig {
 
 /// A Target: which requests it accepts, and the Upstreams it spreads them over.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct TargetConfig {
     /// Unique name, shown in the live log.
@@ -76,6 +79,7 @@ pub struct TargetConfig {
 
 /// The matcher of a Target. Absent fields accept anything.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct MatchConfig {
     /// Exact host (`app.localhost`) or a wildcard over one or more labels (`*.app.localhost`).
@@ -101,6 +105,7 @@ pub struct MatchConfig {
 
 /// One backend of a Target.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct UpstreamConfig {
     /// `http://` or `https://` URL; its path is joined with the request path and its query merged with the
@@ -113,6 +118,7 @@ pub struct UpstreamConfig {
 
 /// Balancing strategy of a Target.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Strategy {
     /// Each enabled Upstream in turn, starting with the first.

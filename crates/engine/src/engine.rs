@@ -22,6 +22,9 @@ use crate::mux::Mux;
 use crate::proxy::Proxy;
 use crate::status::{self, ListenerStatus, Status};
 
+/// How long a config file must stay unchanged before a failed read of it is reported.
+const SETTLE: Duration = Duration::from_millis(300);
+
 /// Tunables with defaults suited to a dev machine.
 #[derive(Debug, Clone)]
 pub struct EngineOptions {
@@ -145,8 +148,18 @@ impl EngineHandle {
         let handle = self.clone();
         Ok(tokio::spawn(async move {
             let source = store.path().display().to_string();
-            while watch.changed().await {
-                match store.load().await {
+            let mut changed = watch.changed().await;
+            while changed {
+                let loaded = store.load().await;
+                // An editor writing in place can be caught mid-write; a follow-up write usually comes at once, so
+                // an unreadable file is reported only if the file then stays as it is for a moment.
+                if loaded.is_err()
+                    && let Ok(again) = tokio::time::timeout(SETTLE, watch.changed()).await
+                {
+                    changed = again;
+                    continue;
+                }
+                match loaded {
                     Ok(Some(config)) => {
                         if config != handle.config().await {
                             let _ = handle.apply(config, &source).await;
@@ -161,6 +174,7 @@ impl EngineHandle {
                         issues: vec![ConfigIssue { path: "$".into(), message: e.to_string() }],
                     }),
                 }
+                changed = watch.changed().await;
             }
         }))
     }
@@ -184,7 +198,14 @@ impl EngineHandle {
         let mut slots = Vec::with_capacity(config.listeners.len());
         for listener in &config.listeners {
             let Ok(bind) = BindAddress::parse(&listener.bind) else { continue };
-            let mut slot = match old.iter().position(|s| s.bind == bind) {
+            // Several Listeners may share a bind value (port 0 picks a port each), so the one with the same name is
+            // preferred; otherwise an unchanged Listener could take a sibling's socket and both would be rebound.
+            let name = Config::listener_name(listener);
+            let reused = old
+                .iter()
+                .position(|s| s.bind == bind && Config::listener_name(&s.config) == name)
+                .or_else(|| old.iter().position(|s| s.bind == bind));
+            let mut slot = match reused {
                 Some(i) => old.swap_remove(i),
                 None => {
                     Slot { config: listener.clone(), bind, running: None, running_name: String::new(), error: None }

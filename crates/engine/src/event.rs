@@ -14,6 +14,7 @@ use crate::config::ConfigIssue;
 
 /// One thing that happened: a served request, or a change worth showing.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
     /// A request was answered (by an Upstream or by Roundabout itself).
@@ -40,10 +41,13 @@ pub enum Event {
 
 /// One request, as the live log shows it.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RequestEvent {
     /// Milliseconds since the Unix epoch when the request arrived.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub at_ms: u64,
     /// The Listener that accepted it.
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     #[schemars(with = "String")]
     pub listener: Arc<str>,
     /// Request method.
@@ -53,26 +57,30 @@ pub struct RequestEvent {
     /// Path and query as the client sent them.
     pub path: String,
     /// The Target that matched, if any.
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     #[schemars(with = "Option<String>")]
     pub target: Option<Arc<str>>,
     /// The Upstream that answered (its short label), if one did.
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     #[schemars(with = "Option<String>")]
     pub upstream: Option<Arc<str>>,
     /// Status sent to the client.
     pub status: u16,
     /// Time until the response head was ready, in microseconds.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub latency_us: u64,
     /// Why Roundabout answered itself (no match, every upstream failed…), if it did.
     pub error: Option<String>,
     /// Upstreams tried before the one that answered, and why each failed.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub failed: Vec<FailedAttempt>,
 }
 
 /// An attempt at one Upstream that failed before any response.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FailedAttempt {
     /// The Upstream's label.
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     #[schemars(with = "String")]
     pub upstream: Arc<str>,
     /// The cause, e.g. `connection refused`.
@@ -81,6 +89,7 @@ pub struct FailedAttempt {
 
 /// A Listener's state change.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ListenerEvent {
     /// The Listener's name.
     pub name: String,
@@ -96,6 +105,7 @@ pub struct ListenerEvent {
 
 /// Whether a Listener is accepting connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum ListenerState {
     /// Bound and accepting.

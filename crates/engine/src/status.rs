@@ -8,6 +8,7 @@ use crate::mux::Mux;
 
 /// Everything the app's sidebar and tables show.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Status {
     /// Listeners in config order.
     pub listeners: Vec<ListenerStatus>,
@@ -17,6 +18,7 @@ pub struct Status {
 
 /// One Listener.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ListenerStatus {
     /// Its name (the bind value when unnamed).
     pub name: String,
@@ -36,6 +38,7 @@ pub struct ListenerStatus {
 
 /// One Target.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TargetStatus {
     /// Its name.
     pub name: String,
@@ -49,6 +52,7 @@ pub struct TargetStatus {
 
 /// One Upstream and its counters.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct UpstreamStatus {
     /// URL as configured.
     pub url: String,
@@ -57,14 +61,18 @@ pub struct UpstreamStatus {
     /// Whether it takes requests.
     pub enabled: bool,
     /// Responses received.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub requests: u64,
     /// Attempts that failed before a response.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub failures: u64,
     /// Requests waiting for a response head.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub in_flight: u64,
     /// Most recent status.
     pub last_status: Option<u16>,
     /// Most recent latency in microseconds.
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub last_latency_us: Option<u64>,
     /// True when it points at Roundabout itself (requests get 508).
     pub loops_back: bool,

@@ -242,7 +242,7 @@ impl Decoder {
                     methods.push(s.trim().to_ascii_uppercase());
                 }
                 Value::String(s) => {
-                    self.issue(&at, format!("\"{s}\" is not an HTTP method; write one like GET or POST"))
+                    self.issue(&at, format!("\"{s}\" is not an HTTP method; write one like GET or POST"));
                 }
                 other => self.wrong_type(&at, "a method name", other),
             }

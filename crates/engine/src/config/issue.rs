@@ -6,6 +6,7 @@ use serde::Serialize;
 
 /// One problem in a config: where it is and what to do about it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ConfigIssue {
     /// JSON path such as `targets[1].upstreams[0].url`, or `line 3, column 7` for a syntax error.
     pub path: String,

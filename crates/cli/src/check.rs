@@ -1,0 +1,60 @@
+//! `roundabout check`: validate the config and list every problem with its JSON path and the fix.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use roundabout_engine::bind::BindAddress;
+use roundabout_engine::{Config, ConfigStore, StoreError};
+
+use crate::print;
+
+/// Exit 0 when the file is valid, 1 when it has problems or cannot be read.
+pub async fn run(explicit: Option<PathBuf>) -> ExitCode {
+    let path = match crate::config_path(explicit) {
+        Ok((path, _)) => path,
+        Err(e) => return crate::fail(&e),
+    };
+    let shown = path.display();
+    match ConfigStore::new(&path).load().await {
+        Ok(Some(config)) => {
+            print::out(&format!(
+                "{shown} is valid: {} listener(s), {} target(s){}",
+                config.listeners.len(),
+                config.targets.len(),
+                if config.demo { ", demo on" } else { "" }
+            ));
+            for warning in warnings(&config) {
+                print::err(&format!("warning: {warning}"));
+            }
+            ExitCode::SUCCESS
+        }
+        Ok(None) => crate::fail(&format!(
+            "{shown} does not exist; `roundabout serve` creates a starter config there on its first run"
+        )),
+        Err(StoreError::Invalid { issues, .. }) => {
+            let count = issues.0.len();
+            print::err(&format!("{shown} has {count} problem{}:", if count == 1 { "" } else { "s" }));
+            for issue in issues.iter() {
+                print::err(&format!("  {issue}"));
+            }
+            ExitCode::FAILURE
+        }
+        Err(e) => crate::fail(&e.to_string()),
+    }
+}
+
+/// Valid but risky settings: Listeners reachable from other machines.
+pub fn warnings(config: &Config) -> Vec<String> {
+    config
+        .listeners
+        .iter()
+        .filter(|l| BindAddress::parse(&l.bind).is_ok_and(|b| b.exposed))
+        .map(|l| {
+            format!(
+                "listener {} binds {}, which exposes your upstreams to the network; use 127.0.0.1 to keep them local",
+                Config::listener_name(l),
+                l.bind
+            )
+        })
+        .collect()
+}

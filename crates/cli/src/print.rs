@@ -1,0 +1,142 @@
+//! How events look in a terminal: one line per request (`GET app.localhost/x -> 127.0.0.1:3001 200 1.2ms`), failed
+//! attempts named with their cause, and Listener and config changes in words. With `--json`, one object per line.
+
+use std::fmt::Write as _;
+use std::io::{IsTerminal, Write};
+
+use roundabout_engine::event::ListenerEvent;
+use roundabout_engine::{Event, ListenerState, Received, RequestEvent};
+
+/// Writes events to stdout (requests) and stderr (problems), in text or JSON lines.
+pub struct Printer {
+    json: bool,
+    color: bool,
+}
+
+impl Printer {
+    /// A printer; colour only when stdout is a terminal and `NO_COLOR` is unset.
+    pub fn new(json: bool) -> Self {
+        let color = !json && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        Printer { json, color }
+    }
+
+    /// Prints one received item.
+    pub fn received(&self, received: &Received) {
+        match received {
+            Received::Event(event) => self.event(event),
+            Received::Missed(n) if self.json => out(&format!("{{\"type\":\"missed\",\"count\":{n}}}")),
+            Received::Missed(n) => err(&format!("({n} log lines skipped: the terminal could not keep up)")),
+        }
+    }
+
+    /// Prints one event.
+    pub fn event(&self, event: &Event) {
+        if self.json {
+            // Events are plain data; serializing cannot fail.
+            out(&serde_json::to_string(event).unwrap_or_default());
+            return;
+        }
+        match event {
+            Event::Request(r) => {
+                for failed in &r.failed {
+                    out(&format!("{} {}{} -> {} failed: {}", r.method, r.host, r.path, failed.upstream, failed.error));
+                }
+                out(&self.request_line(r));
+            }
+            Event::Listener(l) => listener_line(l),
+            Event::ConfigApplied { source, listeners, targets } => {
+                err(&format!("config applied from {source}: {listeners} listener(s), {targets} target(s)"));
+            }
+            Event::ConfigRejected { source, issues } => {
+                let mut text = format!("config edit in {source} rejected; still serving the last good config:");
+                for issue in issues {
+                    let _ = write!(text, "\n  {issue}");
+                }
+                err(&text);
+            }
+        }
+    }
+
+    /// `GET app.localhost/api/users -> 127.0.0.1:3001 200 1.2ms`
+    pub fn request_line(&self, r: &RequestEvent) -> String {
+        let by = r.upstream.as_deref().unwrap_or("roundabout");
+        let status = if self.color { paint(r.status) } else { r.status.to_string() };
+        let mut line = format!("{} {}{} -> {by} {status} {}", r.method, r.host, r.path, latency(r.latency_us));
+        if let Some(error) = &r.error {
+            let _ = write!(line, " ({error})");
+        }
+        line
+    }
+}
+
+/// Tells what a Listener is doing, e.g. `listener web: running on 127.0.0.1:8800, [::1]:8800`.
+pub fn listener_line(l: &ListenerEvent) {
+    match l.state {
+        ListenerState::Running => err(&format!("listener {}: running on {}", l.name, l.addresses.join(", "))),
+        ListenerState::Stopped => err(&format!("listener {}: stopped", l.name)),
+        ListenerState::Failed => err(&format!("listener {}: {}", l.name, l.error.as_deref().unwrap_or("failed"))),
+    }
+}
+
+fn latency(us: u64) -> String {
+    #[allow(clippy::cast_precision_loss)] // display only
+    let ms = us as f64 / 1000.0;
+    if ms >= 1000.0 { format!("{:.2}s", ms / 1000.0) } else { format!("{ms:.1}ms") }
+}
+
+fn paint(status: u16) -> String {
+    let code = match status {
+        200..=299 => "32",
+        300..=399 => "36",
+        400..=499 => "33",
+        _ => "31",
+    };
+    format!("\x1b[{code}m{status}\x1b[0m")
+}
+
+/// A line on stdout; a closed pipe (`| head`) is not an error worth a panic.
+pub fn out(line: &str) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{line}");
+}
+
+/// A line on stderr.
+pub fn err(line: &str) {
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "{line}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(upstream: Option<&str>, status: u16, us: u64, error: Option<&str>) -> RequestEvent {
+        RequestEvent {
+            at_ms: 0,
+            listener: "web".into(),
+            method: "GET".into(),
+            host: "app.localhost".into(),
+            path: "/api/users".into(),
+            target: Some("api".into()),
+            upstream: upstream.map(Into::into),
+            status,
+            latency_us: us,
+            error: error.map(Into::into),
+            failed: vec![],
+        }
+    }
+
+    #[test]
+    fn request_lines_read_like_the_issue() {
+        let p = Printer { json: false, color: false };
+        assert_eq!(
+            p.request_line(&event(Some("127.0.0.1:3001"), 200, 1234, None)),
+            "GET app.localhost/api/users -> 127.0.0.1:3001 200 1.2ms"
+        );
+        assert_eq!(
+            p.request_line(&event(None, 404, 80, Some("no Target matched"))),
+            "GET app.localhost/api/users -> roundabout 404 0.1ms (no Target matched)"
+        );
+        assert!(p.request_line(&event(Some("u"), 200, 2_500_000, None)).ends_with("200 2.50s"));
+    }
+}

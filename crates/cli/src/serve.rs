@@ -1,0 +1,99 @@
+//! `roundabout serve`: run the config, print one line per request, and follow edits to the file.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use roundabout_engine::event::ListenerEvent;
+use roundabout_engine::{Config, ConfigStore, Engine, EngineHandle, EngineOptions, ListenerState, StoreError};
+
+use crate::print::{self, Printer};
+
+/// Runs until Ctrl-C (then drains in-flight requests) or until the config cannot be used at all.
+pub async fn run(explicit: Option<PathBuf>, json: bool) -> ExitCode {
+    let (path, explicit) = match crate::config_path(explicit) {
+        Ok(found) => found,
+        Err(e) => return crate::fail(&e),
+    };
+    let store = ConfigStore::new(&path);
+    let shown = path.display();
+    let config = match store.load().await {
+        Ok(Some(config)) => config,
+        Ok(None) if explicit => {
+            return crate::fail(&format!(
+                "{shown} does not exist; create it, or leave out --config to use your default config"
+            ));
+        }
+        Ok(None) => {
+            let config = Config::starter();
+            if let Err(e) = store.save(&config).await {
+                return crate::fail(&e.to_string());
+            }
+            print::err(&format!(
+                "First run: created {shown} with the built-in demo.\n\
+                 Open http://demo.localhost:8800 and reload to watch round-robin over three demo upstreams.\n\
+                 To remove the demo, delete the line \"demo\": true from that file (edits apply live)."
+            ));
+            config
+        }
+        Err(StoreError::Invalid { issues, .. }) => {
+            print::err(&format!("error: {shown} has problems, so nothing was started:"));
+            for issue in issues.iter() {
+                print::err(&format!("  {issue}"));
+            }
+            print::err("Fix them and run again; `roundabout check` re-checks the file.");
+            return ExitCode::FAILURE;
+        }
+        Err(e) => return crate::fail(&e.to_string()),
+    };
+    for warning in crate::check::warnings(&config) {
+        print::err(&format!("warning: {warning}"));
+    }
+    let handle = match Engine::start(config, EngineOptions::default()).await {
+        Ok(handle) => handle,
+        Err(e) => return crate::fail(&e.to_string()),
+    };
+    print::err(&format!("Roundabout {} serving {shown} (edits apply live; Ctrl-C stops)", env!("CARGO_PKG_VERSION")));
+    let follower = match handle.follow(store) {
+        Ok(task) => Some(task),
+        Err(e) => {
+            print::err(&format!("warning: {e}; edits will need a restart"));
+            None
+        }
+    };
+    let code = print_until_interrupted(&handle, &Printer::new(json)).await;
+    if let Some(task) = follower {
+        task.abort();
+    }
+    code
+}
+
+/// Prints the Listeners' states, then every event, until Ctrl-C; then shuts down gracefully.
+pub async fn print_until_interrupted(handle: &EngineHandle, printer: &Printer) -> ExitCode {
+    let mut events = handle.subscribe();
+    let status = handle.status().await;
+    for l in &status.listeners {
+        let state = if l.enabled { l.state } else { ListenerState::Stopped };
+        let event = ListenerEvent {
+            name: l.name.clone(),
+            bind: l.bind.clone(),
+            state,
+            addresses: l.addresses.clone(),
+            error: l.error.clone(),
+        };
+        printer.event(&roundabout_engine::Event::Listener(event));
+    }
+    loop {
+        tokio::select! {
+            received = events.recv() => match received {
+                Some(received) => printer.received(&received),
+                None => break,
+            },
+            _ = tokio::signal::ctrl_c() => {
+                print::err("Stopping: letting requests in flight finish…");
+                break;
+            }
+        }
+    }
+    handle.shutdown().await;
+    ExitCode::SUCCESS
+}

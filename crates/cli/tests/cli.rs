@@ -1,0 +1,228 @@
+//! The CLI as a user runs it: the real binary, real config files in temp dirs, real upstreams on ephemeral ports.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::process::Command;
+
+use serde_json::json;
+use support::{Roundabout, Upstream, dead_port, eventually, get, write_config};
+
+fn roundabout(args: &[&str], home: &std::path::Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_roundabout"))
+        .args(args)
+        .env("XDG_CONFIG_HOME", home)
+        .env("HOME", home)
+        .output()
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn config_path_is_in_the_users_config_dir() {
+    let home = tempfile::tempdir().unwrap();
+    let out = roundabout(&["config-path"], home.path());
+    assert!(out.status.success());
+    assert_eq!(text(&out.stdout).trim(), home.path().join("roundabout/config.json").display().to_string());
+}
+
+#[test]
+fn check_lists_every_problem_with_its_path() {
+    let home = tempfile::tempdir().unwrap();
+    let file = home.path().join("c.json");
+    let bad = json!({"version": 1, "listeners": [{"bind": "nope"}],
+        "targets": [{"name": "a", "upstreams": [{"url": "ftp://x"}]}, {"name": "a", "match": {"hots": "x"}}]});
+    write_config(&file, &bad);
+    let out = roundabout(&["check", "--config", file.to_str().unwrap()], home.path());
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("has 4 problems"), "{err}");
+    for expected in [
+        "listeners[0].bind: \"nope\" is not a bind address",
+        "targets[0].upstreams[0].url: scheme \"ftp\" is not supported; use http or https",
+        "targets[1].name: two targets are named \"a\"",
+        "targets[1].match.hots: unknown field \"hots\"; did you mean \"host\"?",
+    ] {
+        assert!(err.contains(expected), "missing {expected:?} in {err}");
+    }
+}
+
+#[test]
+fn check_accepts_a_valid_file_and_warns_about_exposure() {
+    let home = tempfile::tempdir().unwrap();
+    let file = home.path().join("c.json");
+    write_config(&file, &json!({"version": 1, "listeners": [{"name": "lan", "bind": "0.0.0.0:8800"}], "targets": []}));
+    let out = roundabout(&["check", "--config", file.to_str().unwrap()], home.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("is valid: 1 listener(s), 0 target(s)"));
+    assert!(text(&out.stderr).contains("exposes your upstreams to the network"));
+}
+
+#[test]
+fn check_explains_a_missing_file() {
+    let home = tempfile::tempdir().unwrap();
+    let out = roundabout(&["check"], home.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("does not exist; `roundabout serve` creates a starter config"));
+}
+
+#[test]
+fn the_committed_json_schema_is_current() {
+    let home = tempfile::tempdir().unwrap();
+    let out = roundabout(&["schema"], home.path());
+    assert!(out.status.success());
+    let committed = concat!(env!("CARGO_MANIFEST_DIR"), "/../../schema/roundabout.schema.json");
+    if std::env::var_os("UPDATE_SCHEMA").is_some() {
+        std::fs::write(committed, &out.stdout).unwrap();
+    }
+    let on_disk = std::fs::read_to_string(committed).unwrap_or_default();
+    assert!(
+        on_disk == text(&out.stdout),
+        "schema/roundabout.schema.json is stale: run `UPDATE_SCHEMA=1 cargo test -p roundabout`"
+    );
+}
+
+#[test]
+fn demo_rotates_over_three_upstreams_and_logs_each_request() {
+    let home = tempfile::tempdir().unwrap();
+    let demo = Roundabout::spawn(&["demo", "--bind", "127.0.0.1:0"], home.path());
+    let port = demo.listener_port("demo");
+    let bodies: Vec<String> = (0..3).map(|_| get(port, "demo.localhost", "/hi").1).collect();
+    for (i, body) in bodies.iter().enumerate() {
+        assert!(body.contains(&format!("demo upstream {} of 3", i + 1)), "{bodies:#?}");
+    }
+    let logged = || demo.stdout().iter().filter(|l| l.starts_with("GET demo.localhost/hi -> 127.0.0.1:")).count();
+    eventually("three request lines", || (logged() == 3).then_some(())).expect("one log line per request");
+    assert!(!home.path().join("roundabout").exists(), "demo must not write a config");
+}
+
+#[test]
+fn serve_logs_the_upstream_of_each_request_and_failed_attempts() {
+    let home = tempfile::tempdir().unwrap();
+    let file = home.path().join("c.json");
+    let (dead, live) = (dead_port(), Upstream::start("live"));
+    write_config(
+        &file,
+        &json!({"version": 1, "listeners": [{"name": "web", "bind": "127.0.0.1:0"}],
+        "targets": [{"name": "app", "match": {"host": "app.localhost"},
+                     "upstreams": [{"url": format!("http://127.0.0.1:{dead}")}, {"url": live.url()}]}]}),
+    );
+    let serve = Roundabout::spawn(&["serve", "--config", file.to_str().unwrap()], home.path());
+    let port = serve.listener_port("web");
+    assert_eq!(get(port, "app.localhost", "/api/users?x=1"), (200, "served by live".to_owned()));
+    serve.stdout_line("failed attempt", |l| {
+        l == format!("GET app.localhost/api/users?x=1 -> 127.0.0.1:{dead} failed: connection refused")
+    });
+    let served = format!("GET app.localhost/api/users?x=1 -> 127.0.0.1:{} 200 ", live.port);
+    serve.stdout_line("served line", |l| l.starts_with(&served) && l.ends_with("ms"));
+    assert_eq!(get(port, "other.localhost", "/").0, 404);
+    serve.stdout_line("404 line", |l| l.starts_with("GET other.localhost/ -> roundabout 404"));
+    assert!(serve.interrupt().success());
+}
+
+#[test]
+fn serve_json_prints_one_object_per_line() {
+    let home = tempfile::tempdir().unwrap();
+    let file = home.path().join("c.json");
+    let up = Upstream::start("a");
+    write_config(
+        &file,
+        &json!({"version": 1, "listeners": [{"name": "web", "bind": "127.0.0.1:0"}],
+        "targets": [{"name": "all", "upstreams": [{"url": up.url()}]}]}),
+    );
+    let serve = Roundabout::spawn(&["serve", "--json", "--config", file.to_str().unwrap()], home.path());
+    let listener = serve.stdout_line("a listener object", |l| l.contains("\"type\":\"listener\""));
+    let listener: serde_json::Value = serde_json::from_str(&listener).unwrap();
+    assert_eq!((listener["name"].as_str(), listener["state"].as_str()), (Some("web"), Some("running")));
+    let port = listener["addresses"][0].as_str().unwrap().rsplit(':').next().unwrap().parse().unwrap();
+    get(port, "x.localhost", "/j");
+    let line = serve.stdout_line("a request object", |l| l.contains("\"type\":\"request\""));
+    let value: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(
+        (value["target"].as_str(), value["status"].as_u64(), value["path"].as_str()),
+        (Some("all"), Some(200), Some("/j"))
+    );
+    assert_eq!(value["upstream"].as_str().unwrap(), format!("127.0.0.1:{}", up.port));
+    for l in serve.stdout() {
+        serde_json::from_str::<serde_json::Value>(&l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}"));
+    }
+}
+
+#[test]
+fn serve_applies_valid_edits_live_and_keeps_the_last_good_config() {
+    let home = tempfile::tempdir().unwrap();
+    let file = home.path().join("c.json");
+    let (one, two) = (Upstream::start("one"), Upstream::start("two"));
+    let config = |url: String| {
+        json!({"version": 1, "listeners": [{"name": "web", "bind": "127.0.0.1:0"}],
+        "targets": [{"name": "app", "upstreams": [{"url": url}]}]})
+    };
+    write_config(&file, &config(one.url()));
+    let serve = Roundabout::spawn(&["serve", "--config", file.to_str().unwrap()], home.path());
+    let port = serve.listener_port("web");
+    assert_eq!(get(port, "app.localhost", "/").1, "served by one");
+
+    write_config(&file, &config(two.url()));
+    eventually("the edit applies", || (get(port, "app.localhost", "/").1 == "served by two").then_some(()))
+        .expect("a valid edit is applied without a restart, on the same port");
+
+    std::fs::write(&file, "{ \"version\": 1, \"targets\": [ {\"name\": 5} ] }").unwrap();
+    serve.stderr_line("the rejection", |l| l.contains("rejected; still serving the last good config"));
+    serve.stderr_line("the issue path", |l| l.trim() == "targets[0].name: expected a string, found a number");
+    assert_eq!(get(port, "app.localhost", "/").1, "served by two");
+}
+
+#[test]
+fn serve_reports_a_taken_port_and_keeps_the_other_listeners() {
+    let home = tempfile::tempdir().unwrap();
+    let file = home.path().join("c.json");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken_port = taken.local_addr().unwrap().port();
+    let up = Upstream::start("up");
+    write_config(
+        &file,
+        &json!({"version": 1,
+        "listeners": [{"name": "busy", "bind": format!("127.0.0.1:{taken_port}")}, {"name": "web", "bind": "127.0.0.1:0"}],
+        "targets": [{"name": "all", "upstreams": [{"url": up.url()}]}]}),
+    );
+    let serve = Roundabout::spawn(&["serve", "--config", file.to_str().unwrap()], home.path());
+    let expected = format!("listener busy: 127.0.0.1:{taken_port} is already in use");
+    serve.stderr_line("the in-use error", |l| l.starts_with(&expected));
+    assert_eq!(get(serve.listener_port("web"), "x", "/").1, "served by up");
+}
+
+#[test]
+fn serve_refuses_an_invalid_config_listing_every_problem() {
+    let home = tempfile::tempdir().unwrap();
+    let file = home.path().join("c.json");
+    write_config(&file, &json!({"version": 1, "listeners": [{"bind": "x"}], "targets": [{"name": ""}]}));
+    let out = roundabout(&["serve", "--config", file.to_str().unwrap()], home.path());
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("listeners[0].bind:") && err.contains("targets[0].name: the name is empty"), "{err}");
+}
+
+#[test]
+fn serve_with_a_missing_explicit_config_says_what_to_do() {
+    let home = tempfile::tempdir().unwrap();
+    let out = roundabout(&["serve", "--config", home.path().join("nope.json").to_str().unwrap()], home.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("does not exist; create it, or leave out --config"));
+}
+
+#[test]
+fn first_serve_writes_a_starter_config_with_the_demo() {
+    let home = tempfile::tempdir().unwrap();
+    let serve = Roundabout::spawn(&["serve"], home.path());
+    let line = serve.stderr_line("the first-run note", |l| l.starts_with("First run: created"));
+    let path = home.path().join("roundabout/config.json");
+    assert!(line.contains(&path.display().to_string()), "{line}");
+    serve.stderr_line("how to remove the demo", |l| l.contains("To remove the demo, delete the line \"demo\": true"));
+    let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(saved["demo"], json!(true));
+    assert_eq!(saved["listeners"][0]["bind"], json!("127.0.0.1:8800"));
+}

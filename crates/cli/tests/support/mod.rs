@@ -1,0 +1,180 @@
+//! Runs the real `roundabout` binary and tiny real upstreams, and polls for output with deadlines (no sleeps).
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long any single expectation may take before the test fails.
+pub const DEADLINE: Duration = Duration::from_secs(15);
+
+/// A running `roundabout` process whose stdout and stderr lines are collected as they arrive.
+pub struct Roundabout {
+    child: Child,
+    stdout: Arc<Mutex<Vec<String>>>,
+    stderr: Arc<Mutex<Vec<String>>>,
+}
+
+impl Roundabout {
+    /// Spawns the binary with `args`, its config dir pointed at `config_home`.
+    pub fn spawn(args: &[&str], config_home: &Path) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_roundabout"))
+            .args(args)
+            .env("XDG_CONFIG_HOME", config_home)
+            .env("HOME", config_home)
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the roundabout binary starts");
+        let stdout = collect(child.stdout.take().unwrap());
+        let stderr = collect(child.stderr.take().unwrap());
+        Roundabout { child, stdout, stderr }
+    }
+
+    /// Waits until some stdout line satisfies `pred` and returns it.
+    pub fn stdout_line(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        wait_line(&self.stdout, &self.stderr, what, pred)
+    }
+
+    /// Waits until some stderr line satisfies `pred` and returns it.
+    pub fn stderr_line(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        wait_line(&self.stderr, &self.stdout, what, pred)
+    }
+
+    /// The port of the Listener named `name`, from its `running on` line.
+    pub fn listener_port(&self, name: &str) -> u16 {
+        let prefix = format!("listener {name}: running on 127.0.0.1:");
+        let line = self.stderr_line(&prefix, |l| l.starts_with(&prefix));
+        line[prefix.len()..].split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap()
+    }
+
+    /// All stdout lines so far.
+    pub fn stdout(&self) -> Vec<String> {
+        self.stdout.lock().unwrap().clone()
+    }
+
+    /// Sends SIGINT (Ctrl-C) and waits for the exit status.
+    pub fn interrupt(mut self) -> std::process::ExitStatus {
+        Command::new("kill").args(["-INT", &self.child.id().to_string()]).status().unwrap();
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "roundabout did not stop after Ctrl-C");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Roundabout {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn collect(stream: impl Read + Send + 'static) -> Arc<Mutex<Vec<String>>> {
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&lines);
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines().map_while(Result::ok) {
+            sink.lock().unwrap().push(line);
+        }
+    });
+    lines
+}
+
+fn wait_line(
+    lines: &Mutex<Vec<String>>,
+    other: &Mutex<Vec<String>>,
+    what: &str,
+    pred: impl Fn(&str) -> bool,
+) -> String {
+    eventually(what, || lines.lock().unwrap().iter().find(|l| pred(l)).cloned()).unwrap_or_else(|| {
+        panic!("no line {what:?} in\n{:#?}\nother stream:\n{:#?}", lines.lock().unwrap(), other.lock().unwrap())
+    })
+}
+
+/// Polls `check` until it returns `Some` or the deadline passes.
+pub fn eventually<T>(_what: &str, mut check: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        if let Some(found) = check() {
+            return Some(found);
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A minimal real HTTP/1.1 upstream on 127.0.0.1:0 that answers every request with its name.
+pub struct Upstream {
+    /// Its port.
+    pub port: u16,
+}
+
+impl Upstream {
+    /// Starts serving `name` on a fresh port.
+    pub fn start(name: &'static str) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().map_while(Result::ok) {
+                std::thread::spawn(move || answer(stream, name));
+            }
+        });
+        Upstream { port }
+    }
+
+    /// Its URL.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+fn answer(mut stream: TcpStream, name: &str) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut line = String::new();
+    while reader.read_line(&mut line).is_ok_and(|n| n > 0) {
+        if line == "\r\n" {
+            let body = format!("served by {name}");
+            let _ =
+                write!(stream, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+            return;
+        }
+        line.clear();
+    }
+}
+
+/// A port nothing listens on (bound, then released).
+pub fn dead_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// `GET path` with the given Host through 127.0.0.1:`port`; returns (status, body).
+pub fn get(port: u16, host: &str, path: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(DEADLINE)).unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    (status, body)
+}
+
+/// Writes a config file the way editors do: to a temp file, then renamed over the original.
+pub fn write_config(path: &Path, json: &serde_json::Value) {
+    let temp = path.with_extension("tmp");
+    std::fs::write(&temp, serde_json::to_string_pretty(json).unwrap()).unwrap();
+    std::fs::rename(temp, path).unwrap();
+}
