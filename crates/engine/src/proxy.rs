@@ -143,7 +143,8 @@ impl Proxy {
         }
         let body = RequestBodySource::new(body);
 
-        for upstream in target.attempt_order() {
+        let mut candidates = target.attempt_order().peekable();
+        while let Some(upstream) = candidates.next() {
             if upstream.loops_back {
                 outcome.error = Some("loop detected".into());
                 return (loop_page(&target, Some(&upstream.label)).render(html), outcome);
@@ -158,11 +159,14 @@ impl Proxy {
                 outcome.error = Some("bad request path".into());
                 return (bad_path_page().render(html), outcome);
             };
-            let mut builder = Request::builder().method(parts.method.clone()).uri(uri).version(http::Version::HTTP_11);
-            if let Some(h) = builder.headers_mut() {
-                h.clone_from(&parts.headers);
-            }
-            let Ok(outgoing) = builder.body(body.body()) else { continue };
+            // The headers are copied only while another Upstream could still need them after a connect failure.
+            let headers =
+                if candidates.peek().is_some() { parts.headers.clone() } else { std::mem::take(&mut parts.headers) };
+            let mut outgoing = Request::new(body.body());
+            *outgoing.method_mut() = parts.method.clone();
+            *outgoing.uri_mut() = uri;
+            *outgoing.version_mut() = http::Version::HTTP_11;
+            *outgoing.headers_mut() = headers;
             let in_flight = upstream.stats.begin();
             let result = self.client.request(outgoing).await;
             drop(in_flight);

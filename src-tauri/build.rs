@@ -1,0 +1,17 @@
+//! Generates the Tauri context and one `allow-<command>` permission per app command, so the capability file can
+//! grant the main window exactly these commands and nothing else.
+
+fn main() {
+    let manifest = tauri_build::AppManifest::new().commands(&[
+        "get_state",
+        "save_config",
+        "validate_config",
+        "set_listener_enabled",
+        "watch_events",
+    ]);
+    if let Err(e) = tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest)) {
+        // A build script reports failure by exiting non-zero with the reason on stderr.
+        eprintln!("tauri build step failed: {e:#}");
+        std::process::exit(1);
+    }
+}

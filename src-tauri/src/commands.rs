@@ -1,0 +1,49 @@
+//! The app's commands: each translates its arguments, calls the engine or the config store, and maps errors to an
+//! `ApiError` (a code plus a readable message). No proxy logic lives here.
+
+// Tauri deserializes command arguments into owned values; borrowing is not an option for them.
+#![allow(clippy::needless_pass_by_value)]
+
+use roundabout_engine::{Config, ConfigIssue};
+use tauri::State;
+use tauri::ipc::Channel;
+
+use crate::shell::Shell;
+use crate::wire::{ApiError, AppState, Digest, SaveResult};
+
+/// Current config, status, config path and any problem with the file on disk.
+#[tauri::command]
+pub async fn get_state(shell: State<'_, Shell>) -> Result<AppState, ApiError> {
+    Ok(shell.state().await)
+}
+
+/// Applies a whole new config and saves it atomically; an invalid one is neither applied nor saved.
+#[tauri::command]
+pub async fn save_config(shell: State<'_, Shell>, config: serde_json::Value) -> Result<SaveResult, ApiError> {
+    let config = Config::from_value(&config).map_err(ApiError::invalid)?;
+    let status = shell.engine.apply(config.clone(), "app").await?;
+    let outcome = shell.store.save(&config).await?;
+    shell.clear_problem();
+    tracing::info!(targets = config.targets.len(), "config saved from the app");
+    Ok(SaveResult { status, kept_aside: outcome.kept_aside.map(|p| p.display().to_string()) })
+}
+
+/// Every problem in a draft config, by JSON path; empty when it is valid. Nothing is applied.
+#[tauri::command]
+pub fn validate_config(config: serde_json::Value) -> Vec<ConfigIssue> {
+    Config::from_value(&config).err().map(|issues| issues.0).unwrap_or_default()
+}
+
+/// Starts or stops one Listener and saves the change.
+#[tauri::command]
+pub async fn set_listener_enabled(shell: State<'_, Shell>, name: String, enabled: bool) -> Result<AppState, ApiError> {
+    let config = shell.engine.set_listener_enabled(&name, enabled).await?;
+    shell.store.save(&config).await?;
+    Ok(shell.state().await)
+}
+
+/// Starts streaming digests of the live log and counters to `channel`.
+#[tauri::command]
+pub fn watch_events(shell: State<'_, Shell>, channel: Channel<Digest>) {
+    shell.watch(channel);
+}

@@ -1,0 +1,7 @@
+//! Roundabout's desktop app entry point; everything lives in the library so tests can reach it.
+
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+fn main() {
+    roundabout_app::run();
+}

@@ -1,0 +1,103 @@
+//! The app's state, handed to commands through Tauri's `manage()`: the engine handle, the config file, what is
+//! wrong with that file (if anything), and the one live event forwarder.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use roundabout_engine::{Config, ConfigStore, Engine, EngineHandle, EngineOptions, Event, Received, StoreError};
+use tauri::async_runtime::JoinHandle;
+use tauri::ipc::Channel;
+
+use crate::forwarder;
+use crate::wire::{AppState, Digest, FileProblem};
+
+/// Shared by every command.
+pub struct Shell {
+    /// The running engine.
+    pub engine: EngineHandle,
+    /// The config file the app saves to (the same one `roundabout serve` reads).
+    pub store: ConfigStore,
+    problem: Arc<Mutex<Option<FileProblem>>>,
+    forwarder: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Shell {
+    /// Loads (or creates) the config, starts the engine and follows the file. An unreadable file is copied aside
+    /// and reported, and the app starts with no routes rather than overwriting it.
+    pub async fn open(store: ConfigStore) -> Result<Self, String> {
+        let (config, problem) = match store.load().await {
+            Ok(Some(config)) => (config, None),
+            Ok(None) => {
+                let config = Config::starter();
+                store.save(&config).await.map_err(|e| e.to_string())?;
+                (config, None)
+            }
+            Err(StoreError::Invalid { issues, .. }) => {
+                let kept = store.keep_aside().await.ok().map(|p| p.display().to_string());
+                let message = format!(
+                    "{} has errors, so Roundabout started with no routes. Fix the file (the app follows it), or edit \
+                     here: saving replaces the file{}.",
+                    store.path().display(),
+                    kept.as_deref().map(|k| format!(" (a copy is kept at {k})")).unwrap_or_default()
+                );
+                (Config::empty(), Some(FileProblem { message, issues: issues.0, kept_aside: kept }))
+            }
+            Err(e) => {
+                (Config::empty(), Some(FileProblem { message: e.to_string(), issues: Vec::new(), kept_aside: None }))
+            }
+        };
+        let engine = Engine::start(config, EngineOptions::default()).await.map_err(|e| e.to_string())?;
+        let problem = Arc::new(Mutex::new(problem));
+        track_file_problems(&engine, Arc::clone(&problem));
+        if let Err(e) = engine.follow(store.clone()) {
+            tracing::warn!("{e}");
+        }
+        Ok(Shell { engine, store, problem, forwarder: Mutex::new(None) })
+    }
+
+    /// What `get_state` returns.
+    pub async fn state(&self) -> AppState {
+        AppState {
+            config: self.engine.config().await,
+            status: self.engine.status().await,
+            config_path: self.store.path().display().to_string(),
+            file_problem: self.problem.lock().unwrap_or_else(PoisonError::into_inner).clone(),
+        }
+    }
+
+    /// The app just wrote a valid file: whatever was wrong with the old one is gone.
+    pub fn clear_problem(&self) {
+        *self.problem.lock().unwrap_or_else(PoisonError::into_inner) = None;
+    }
+
+    /// Streams digests to `channel`, replacing any previous stream (a reloaded webview subscribes again).
+    pub fn watch(&self, channel: Channel<Digest>) {
+        let task = tauri::async_runtime::spawn(forwarder::forward(self.engine.clone(), channel));
+        if let Some(old) = self.forwarder.lock().unwrap_or_else(PoisonError::into_inner).replace(task) {
+            old.abort();
+        }
+    }
+}
+
+/// Keeps `problem` in step with outside edits: a rejected edit sets it, an applied one clears it.
+fn track_file_problems(engine: &EngineHandle, problem: Arc<Mutex<Option<FileProblem>>>) {
+    let mut events = engine.subscribe();
+    tauri::async_runtime::spawn(async move {
+        while let Some(received) = events.recv().await {
+            let Received::Event(event) = received else { continue };
+            let update = match &*event {
+                Event::ConfigRejected { source, issues } if source != "app" => Some(Some(FileProblem {
+                    message: format!(
+                        "Your edit of {source} was not applied; Roundabout keeps serving the last good config."
+                    ),
+                    issues: issues.clone(),
+                    kept_aside: None,
+                })),
+                Event::ConfigApplied { source, .. } if source != "app" => Some(None),
+                _ => None,
+            };
+            if let Some(update) = update {
+                *problem.lock().unwrap_or_else(PoisonError::into_inner) = update;
+            }
+        }
+    });
+}

@@ -1,0 +1,36 @@
+// The only module that talks to the backend: Tauri commands through `invoke`, live Digests through a `Channel`.
+import { Channel, invoke } from "@tauri-apps/api/core";
+import type { ApiError, AppState, Config, ConfigIssue, Digest, SaveResult } from "./types";
+
+/** Every rejection as an ApiError, whatever the shell sent (a string from a panic, an Error from the bridge…). */
+export function toApiError(e: unknown): ApiError {
+  if (e && typeof e === "object" && "code" in e && "message" in e) {
+    const err = e as Partial<ApiError>;
+    return { code: String(err.code), message: String(err.message), issues: Array.isArray(err.issues) ? err.issues : [] };
+  }
+  const message = e instanceof Error ? e.message : String(e);
+  return { code: "unknown", message, issues: [] };
+}
+
+async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(cmd, args);
+  } catch (e) {
+    throw toApiError(e);
+  }
+}
+
+export const api = {
+  getState: () => call<AppState>("get_state"),
+  /** Applies and persists the whole config; rejects with `invalid_config` (and nothing applied) when it is not valid. */
+  saveConfig: (config: Config) => call<SaveResult>("save_config", { config }),
+  validateConfig: (config: Config) => call<ConfigIssue[]>("validate_config", { config }),
+  setListenerEnabled: (name: string, enabled: boolean) =>
+    call<AppState>("set_listener_enabled", { name, enabled }),
+  /** Starts the Digest stream; `onDigest` is called at most ~20 times a second. */
+  watchEvents: async (onDigest: (d: Digest) => void): Promise<Channel<Digest>> => {
+    const channel = new Channel<Digest>(onDigest);
+    await call<void>("watch_events", { channel });
+    return channel;
+  },
+};

@@ -1,0 +1,14 @@
+import { mount } from "svelte";
+import "./app.css";
+import App from "./lib/App.svelte";
+
+async function main(): Promise<void> {
+  // `npm run dev` in a plain browser has no Tauri backend: use the in-memory one the tests use.
+  if (import.meta.env.DEV && !("__TAURI_INTERNALS__" in window)) {
+    const { installMockBackend } = await import("./mock/backend");
+    installMockBackend({ demo: true, ticker: true });
+  }
+  mount(App, { target: document.getElementById("app")! });
+}
+
+void main();

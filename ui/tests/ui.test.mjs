@@ -1,0 +1,338 @@
+// The UI in Chromium against the mock backend (see tests/support/harness.mjs for how IPC is mocked).
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { start } from "./support/harness.mjs";
+import { calls, eventually, lastSaved, pushRequests, saved, web } from "./support/util.mjs";
+
+let env;
+before(async () => { env = await start(); });
+after(async () => { await env?.stop(); });
+
+/** Opens the app, runs `body`, then checks nothing went wrong in the page (errors, CSP violations, dialogs). */
+async function withApp(options, body, contextOptions) {
+  const { page, context, problems } = await env.open(options, contextOptions);
+  try {
+    await body(page);
+    assert.deepEqual(await problems(), []);
+  } finally {
+    await context.close();
+  }
+}
+
+describe("targets and upstreams", () => {
+  it("creates a target by clicking, adds two upstreams with Enter, and disables one", () =>
+    withApp({ demo: false }, async (page) => {
+      await page.getByText("Create a Target to route a").first().waitFor();
+      await page.getByRole("button", { name: "+ New target" }).click();
+      await page.getByLabel("Name").fill("web");
+      await page.getByLabel("Host").fill("web.localhost");
+      await page.getByRole("button", { name: "Create target" }).click();
+      await eventually(async () => {
+        const c = await lastSaved(page);
+        assert.deepEqual(c.targets, [{ name: "web", match: { host: "web.localhost" }, upstreams: [] }]);
+      });
+
+      const add = page.getByLabel("Add upstream URL");
+      await add.fill("http://127.0.0.1:3001");
+      await add.press("Enter");
+      await eventually(async () => assert.equal(await add.inputValue(), ""));
+      await add.fill("http://127.0.0.1:3002");
+      await add.press("Enter");
+      await eventually(async () => {
+        const c = await lastSaved(page);
+        assert.deepEqual(c.targets[0].upstreams.map((u) => u.url), ["http://127.0.0.1:3001", "http://127.0.0.1:3002"]);
+      });
+
+      await page.getByRole("switch", { name: "Upstream http://127.0.0.1:3002 on" }).click();
+      await eventually(async () => {
+        const c = await lastSaved(page);
+        assert.equal(c.targets[0].upstreams[1].enabled, false);
+        assert.notEqual(c.targets[0].upstreams[0].enabled, false);
+      });
+      assert.equal(await page.getByRole("switch", { name: "Upstream http://127.0.0.1:3002 on" }).getAttribute("aria-checked"), "false");
+    }));
+
+  it("marks a bad upstream URL inline with the engine's message and does not save it", () =>
+    withApp({ config: web(["http://127.0.0.1:3001"]) }, async (page) => {
+      const add = page.getByLabel("Add upstream URL");
+      await add.fill("ftp://files.localhost");
+      await add.press("Enter");
+      const message = page.getByText('scheme "ftp" is not supported; use http or https');
+      await message.waitFor();
+      assert.equal(await add.getAttribute("aria-invalid"), "true");
+      assert.equal(await add.inputValue(), "ftp://files.localhost", "the draft stays in the field");
+      const sent = (await calls(page)).filter((c) => c.cmd === "save_config");
+      assert.ok(sent.every((c) => !JSON.stringify(c.args).includes("ftp://")), "an invalid config was sent to save_config");
+      assert.equal((await saved(page)).length, 0);
+
+      // Fixing the draft clears the mark; Enter then saves it.
+      await add.fill("http://127.0.0.1:3002");
+      await eventually(async () => assert.equal(await message.count(), 0));
+      await add.press("Enter");
+      await eventually(async () => assert.equal((await lastSaved(page)).targets[0].upstreams.length, 2));
+    }));
+
+  it("validates a field as it is typed and keeps the draft without saving", () =>
+    withApp({ config: web() }, async (page) => {
+      const host = page.getByLabel("Host", { exact: true });
+      await host.fill("not a host!");
+      await page.getByText('"not a host!" is not a host name').waitFor();
+      assert.equal(await host.getAttribute("aria-invalid"), "true");
+      await host.press("Enter");
+      await host.blur();
+      assert.equal(await host.inputValue(), "not a host!");
+      assert.equal((await saved(page)).length, 0);
+      await host.fill("*.web.localhost");
+      await host.press("Enter");
+      await eventually(async () => assert.equal((await lastSaved(page)).targets[0].match.host, "*.web.localhost"));
+      assert.equal(await host.getAttribute("aria-invalid"), "false");
+    }));
+
+  it("removes an upstream with the Delete key on its row and reorders targets with the keyboard", () =>
+    withApp({ config: { ...web(), targets: [...web().targets, { name: "api", match: { host: "api.localhost" }, upstreams: [] }] } }, async (page) => {
+      await page.getByRole("row", { name: "Upstream http://127.0.0.1:3002" }).focus();
+      await page.keyboard.press("Delete");
+      await eventually(async () =>
+        assert.deepEqual((await lastSaved(page)).targets[0].upstreams.map((u) => u.url), ["http://127.0.0.1:3001", "http://127.0.0.1:3003"]));
+
+      await page.getByRole("button", { name: "Move api up" }).click();
+      await eventually(async () => assert.deepEqual((await lastSaved(page)).targets.map((t) => t.name), ["api", "web"]));
+      // The selection follows the moved Target.
+      assert.equal(await page.getByLabel("Target name").inputValue(), "web");
+
+      await page.getByRole("button", { name: "Delete target api" }).click();
+      await page.getByRole("button", { name: "Delete", exact: true }).click();
+      await eventually(async () => assert.deepEqual((await lastSaved(page)).targets.map((t) => t.name), ["web"]));
+    }));
+
+  it("shows the demo read-only with how to try it, and removes it", () =>
+    withApp({ demo: true }, async (page) => {
+      await page.getByText("Open http://demo.localhost:8800 and watch the log").waitFor();
+      assert.equal(await page.getByLabel("Add upstream URL").count(), 0, "the demo is read-only");
+      await page.getByRole("button", { name: "Remove demo" }).click();
+      await eventually(async () => assert.equal((await lastSaved(page)).demo, false));
+      await page.getByText("Create a Target to route a").first().waitFor();
+      assert.equal(await page.getByText("built-in").count(), 0);
+    }));
+});
+
+describe("live log and distribution", () => {
+  const at = Date.now();
+  const traffic = [
+    { target: "web", host: "web.localhost", path: "/", upstream: "127.0.0.1:3001", status: 200, at_ms: at },
+    { target: "web", host: "web.localhost", path: "/api/x", upstream: "127.0.0.1:3001", status: 201, at_ms: at + 1 },
+    { target: "web", host: "web.localhost", path: "/<img src=x onerror=alert(1)>", upstream: "127.0.0.1:3001", status: 404, at_ms: at + 2 },
+    {
+      target: "web", host: "web.localhost", path: "/retry", upstream: "127.0.0.1:3003", status: 200, at_ms: at + 3,
+      failed: [{ upstream: "127.0.0.1:3002", error: "connection refused" }],
+    },
+    { target: null, host: "nope.localhost", path: "/", upstream: null, status: 404, error: "no target matched nope.localhost", at_ms: at + 4 },
+  ];
+
+  it("renders request rows as text, failed attempts with their cause, and Roundabout's own answers distinctly", () =>
+    withApp({ config: web() }, async (page) => {
+      await pushRequests(page, traffic);
+      const rows = page.locator(".log tbody tr");
+      await eventually(async () => assert.equal(await rows.count(), 5));
+      const xss = rows.filter({ hasText: "<img src=x onerror=alert(1)>" });
+      assert.equal(await xss.count(), 1, "the path is shown literally");
+      assert.equal(await page.locator(".log img").count(), 0, "no element was created from request data");
+      const retried = rows.filter({ hasText: "/retry" });
+      assert.match(await retried.innerText(), /127\.0\.0\.1:3002 connection refused\s*→\s*127\.0\.0\.1:3003/);
+      const own = rows.filter({ hasText: "no target matched" });
+      assert.match(await own.getAttribute("class"), /\bown\b/);
+      assert.doesNotMatch(await retried.getAttribute("class"), /\bown\b/);
+    }));
+
+  it("updates the distribution bars, shares and requests/s from the counters", () =>
+    withApp({ config: web() }, async (page) => {
+      await pushRequests(page, traffic);
+      const bar = (label) => page.locator(`.bar-row[data-upstream="${label}"]`);
+      await eventually(async () => {
+        assert.match(await bar("127.0.0.1:3001").innerText(), /3\s*·\s*75%/);
+        assert.match(await bar("127.0.0.1:3003").innerText(), /1\s*·\s*25%/);
+        assert.match(await bar("127.0.0.1:3002").innerText(), /0\s*·\s*0%/);
+      });
+      const width = await bar("127.0.0.1:3001").locator(".fill").evaluate((e) => e.style.width);
+      assert.equal(width, "75%");
+      assert.match(await page.locator(".rate .stats").innerText(), /4 total/);
+      const share = page.getByRole("row", { name: "Upstream http://127.0.0.1:3001" }).locator(".share");
+      assert.equal(await share.innerText(), "75%");
+    }));
+
+  it("counts requests whose rows were dropped (Digest.missed) in the rates, not in the log", () =>
+    withApp({ config: web() }, async (page) => {
+      await pushRequests(page, traffic.slice(0, 2));
+      const dropped = Array.from({ length: 10 }, () => ({ target: "web", upstream: "127.0.0.1:3002" }));
+      await pushRequests(page, dropped, { drop: true });
+      await page.getByText("10 not shown").waitFor();
+      assert.equal(await page.locator(".log tbody tr").count(), 2);
+      await eventually(async () => assert.match(await page.locator(".rate .stats").innerText(), /12 total/));
+      assert.match(await page.locator('.bar-row[data-upstream="127.0.0.1:3002"]').innerText(), /10\s*·\s*83%/);
+    }));
+
+  it("filters by target, upstream and status class; pauses without losing counters; clears", () =>
+    withApp({ config: web() }, async (page) => {
+      await pushRequests(page, traffic);
+      const rows = page.locator(".log tbody tr");
+      await eventually(async () => assert.equal(await rows.count(), 5));
+
+      const chip = (name) => page.getByRole("group", { name: "Filter by status" }).getByRole("button", { name, exact: true });
+      await chip("4xx").click();
+      await eventually(async () => assert.equal(await rows.count(), 2));
+      await chip("errors").click();
+      await eventually(async () => assert.equal(await rows.count(), 1));
+      assert.match(await rows.first().innerText(), /no target matched/);
+      await chip("errors").click();
+
+      await page.getByLabel("Filter by target").selectOption("web");
+      await eventually(async () => assert.equal(await rows.count(), 4));
+      await page.getByLabel("Filter by upstream").selectOption("127.0.0.1:3003");
+      await eventually(async () => assert.equal(await rows.count(), 1));
+      await page.getByLabel("Filter by target").selectOption("");
+      await eventually(async () => assert.equal(await rows.count(), 5));
+
+      await page.getByRole("button", { name: "Pause" }).click();
+      await pushRequests(page, [
+        { target: "web", upstream: "127.0.0.1:3002", path: "/held-1" },
+        { target: "web", upstream: "127.0.0.1:3002", path: "/held-2" },
+      ]);
+      await page.getByRole("button", { name: /Resume \(2 held\)/ }).waitFor();
+      assert.equal(await rows.count(), 5, "no rows appended while paused");
+      await eventually(async () =>
+        assert.match(await page.locator('.bar-row[data-upstream="127.0.0.1:3002"]').innerText(), /^[\s\S]*2\s*·/));
+      await page.getByRole("button", { name: /Resume/ }).click();
+      await eventually(async () => assert.equal(await rows.count(), 7));
+      assert.match(await rows.first().innerText(), /held-2/);
+
+      await page.getByRole("button", { name: "Clear" }).click();
+      await eventually(async () => assert.equal(await rows.count(), 0));
+    }));
+
+  it("keeps at most 1000 rows", () =>
+    withApp({ config: web() }, async (page) => {
+      const many = Array.from({ length: 1200 }, (_, i) => ({ target: "web", upstream: "127.0.0.1:3001", path: `/n/${i}` }));
+      await pushRequests(page, many.slice(0, 600));
+      await pushRequests(page, many.slice(600));
+      const rows = page.locator(".log tbody tr");
+      await eventually(async () => assert.equal(await rows.count(), 1000));
+      assert.match(await rows.first().innerText(), /\/n\/1199/);
+      assert.match(await rows.last().innerText(), /\/n\/200\b/);
+    }));
+});
+
+describe("listeners and the config file", () => {
+  const twoListeners = {
+    ...web(),
+    listeners: [{ name: "main", bind: "8800" }, { name: "alt", bind: "8801", enabled: false }],
+  };
+
+  it("toggles listeners and shows a failed listener's error", () =>
+    withApp({ config: twoListeners, busy: ["8801"] }, async (page) => {
+      await page.getByRole("switch", { name: "Listener alt on" }).click();
+      await page.getByText("127.0.0.1:8801 is already in use; stop the program using it or choose another port").waitFor();
+      assert.match(await page.locator('.listener[data-state="failed"]').innerText(), /alt/);
+      await page.getByRole("switch", { name: "Listener main on" }).click();
+      await eventually(async () => assert.match(await page.locator(".listener").first().innerText(), /stopped/));
+      const sent = (await calls(page)).filter((c) => c.cmd === "set_listener_enabled").map((c) => c.args);
+      assert.deepEqual(sent, [{ name: "alt", enabled: true }, { name: "main", enabled: false }]);
+    }));
+
+  it("adds a listener from port, address and name", () =>
+    withApp({ config: web() }, async (page) => {
+      await page.getByRole("button", { name: "+ Add listener" }).click();
+      const form = page.getByRole("form", { name: "Add listener" });
+      await form.getByLabel("Port").fill("9000");
+      await form.getByLabel("Address").fill("127.0.0.1");
+      await form.getByLabel("Name").fill("second");
+      await form.getByRole("button", { name: "Add" }).click();
+      await eventually(async () =>
+        assert.deepEqual((await lastSaved(page)).listeners[1], { bind: "127.0.0.1:9000", name: "second" }));
+    }));
+
+  it("refreshes after an outside edit and shows a rejected one", () =>
+    withApp({ config: web() }, async (page) => {
+      await page.evaluate(() => {
+        const mock = window.__roundabout;
+        mock.config = { ...mock.config, targets: [...mock.config.targets, { name: "docs", match: { host: "docs.localhost" }, upstreams: [] }] };
+        mock.event({ type: "config_applied", source: "/home/dev/.config/roundabout/config.json", listeners: 1, targets: 2 });
+        mock.flush();
+      });
+      await page.getByRole("button", { name: /^docs/ }).waitFor();
+      await pushRequests(page, [], {
+        events: [{ type: "config_rejected", source: "/home/dev/.config/roundabout/config.json", issues: [{ path: "targets[0].upstreams[0].url", message: '"localhost:3000" has no scheme; write it like http://localhost:3000' }] }],
+      });
+      const banner = page.getByRole("alert", { name: "Config edit rejected" });
+      await banner.waitFor();
+      assert.match(await banner.innerText(), /targets\[0\]\.upstreams\[0\]\.url: "localhost:3000" has no scheme/);
+      assert.match(await banner.innerText(), /previous config keeps serving/);
+    }));
+
+  it("says clearly that saving replaces an unreadable config file", () =>
+    withApp({
+      config: web(),
+      fileProblem: { message: "expected value at line 3, column 7", issues: [], kept_aside: "/home/dev/.config/roundabout/config.json.broken-1" },
+    }, async (page) => {
+      const banner = page.getByRole("alert", { name: "Config file problem" });
+      await banner.waitFor();
+      const text = await banner.innerText();
+      assert.match(text, /could not be read/);
+      assert.match(text, /config\.json\.broken-1/);
+      assert.match(text, /Saving any change from the app will replace the file/);
+      await page.getByRole("switch", { name: "Upstream http://127.0.0.1:3001 on" }).click();
+      await eventually(async () => assert.equal(await banner.count(), 0));
+      await page.getByText("its old contents are kept at").waitFor();
+    }));
+});
+
+describe("looks", () => {
+  const config = {
+    ...web(),
+    demo: true,
+    listeners: [{ name: "main", bind: "8800" }, { name: "lan", bind: "0.0.0.0:8801" }, { name: "alt", bind: "8802" }],
+    targets: [
+      { name: "web", match: { host: "web.localhost", path_prefix: "/", methods: ["GET", "POST"] }, upstreams: [
+        { url: "http://127.0.0.1:3001" }, { url: "http://127.0.0.1:3002" }, { url: "http://127.0.0.1:3003", enabled: false }] },
+      { name: "api", match: { host: "*.api.localhost" }, upstreams: [{ url: "http://127.0.0.1:4000" }] },
+    ],
+  };
+
+  /** A minute of traffic, one digest per second, with retries and Roundabout's own answers mixed in. */
+  async function traffic(page) {
+    const now = Date.now();
+    const paths = ["/", "/api/items?page=2", "/assets/app.3f9a.js", "/api/items/42", "/login", "/<img src=x onerror=alert(1)>"];
+    for (let s = 40; s >= 0; s--) {
+      const n = 1 + Math.round(3 + 3 * Math.sin(s / 4));
+      const batch = Array.from({ length: n }, (_, k) => {
+        const i = s * 7 + k;
+        const up = i % 2 ? "127.0.0.1:3002" : "127.0.0.1:3001";
+        return {
+          at_ms: now - s * 1000 + k * 37, target: "web", host: "web.localhost", path: paths[i % paths.length],
+          method: i % 5 === 0 ? "POST" : "GET", upstream: up, status: i % 11 === 0 ? 304 : i % 13 === 0 ? 404 : 200,
+          latency_us: 400 + ((i * 7919) % 40000),
+          failed: i % 17 === 0 ? [{ upstream: "127.0.0.1:3003", error: "connection refused" }] : [],
+        };
+      });
+      if (s % 9 === 0) batch.push({ at_ms: now - s * 1000 + 500, target: null, host: "nope.localhost", path: "/", status: 404, error: "no target matched nope.localhost", latency_us: 90 });
+      if (s === 3) batch.push({ at_ms: now - s * 1000 + 700, target: "api", host: "v1.api.localhost", path: "/users", upstream: null, status: 502, error: "every upstream failed: 127.0.0.1:4000 connection refused", latency_us: 1200, failed: [{ upstream: "127.0.0.1:4000", error: "connection refused" }] });
+      await page.evaluate(({ batch, at }) => {
+        for (const r of batch) window.__roundabout.request(r);
+        window.__roundabout.flush(at);
+      }, { batch, at: now - s * 1000 });
+    }
+  }
+
+  for (const scheme of ["light", "dark"]) {
+    it(`renders a realistic session (${scheme}) to tests/artifacts/ui${scheme === "dark" ? "-dark" : ""}.png`, () =>
+      withApp({ config, busy: ["8802"] }, async (page) => {
+        await page.getByRole("button", { name: /^web/ }).click();
+        await traffic(page);
+        const add = page.getByLabel("Add upstream URL");
+        await add.fill("ftp://files.localhost");
+        await add.press("Enter");
+        await page.getByText('scheme "ftp" is not supported').waitFor();
+        await page.locator("main").evaluate((m, top) => m.scrollTo(0, top ? 0 : m.scrollHeight), scheme === "light");
+        await page.screenshot({ path: new URL(`./artifacts/ui${scheme === "dark" ? "-dark" : ""}.png`, import.meta.url).pathname });
+      }, { colorScheme: scheme, viewport: { width: 1280, height: 900 } }));
+  }
+});
