@@ -10,7 +10,7 @@ use std::sync::Arc;
 use crate::balance::Balancer;
 use crate::config::{Config, TargetConfig};
 use crate::matcher::{Matcher, RequestHead};
-use crate::target::Target;
+use crate::target::{Target, TargetOptions};
 use crate::upstream::{Upstream, UpstreamStats};
 use crate::upstream_url::UpstreamUrl;
 
@@ -61,6 +61,7 @@ impl Mux {
                             url: u.url.as_str().into(),
                             target,
                             enabled: u.enabled,
+                            weight: u.weight,
                             stats,
                         }))
                     })
@@ -74,8 +75,7 @@ impl Mux {
                     matcher,
                     upstreams,
                     balancer,
-                    config.preserve_host,
-                    builtin,
+                    TargetOptions { preserve_host: config.preserve_host, builtin, health: config.health.clone() },
                 )))
             })
             .collect();
