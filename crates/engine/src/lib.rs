@@ -8,9 +8,11 @@
 pub mod balance;
 pub mod bind;
 pub mod body;
+pub mod checks;
 pub mod client;
 pub mod config;
 pub mod demo;
+pub mod drain;
 pub mod engine;
 pub mod error;
 pub mod event;
