@@ -80,7 +80,8 @@ pub fn health_line(h: &HealthEvent) -> String {
         HealthState::Healthy => format!("{u} healthy again{reason}"),
         HealthState::Failing { failures, threshold } => format!("{u} failing {failures}/{threshold}{reason}"),
         HealthState::Unhealthy { failures, retry_in_ms, .. } => {
-            format!("{u} unhealthy after {failures} failures{reason}; retry in {}", seconds(retry_in_ms))
+            let plural = if failures == 1 { "" } else { "s" };
+            format!("{u} unhealthy after {failures} failure{plural}{reason}; retry in {}", seconds(retry_in_ms))
         }
         HealthState::Probation => format!("{u} on probation: the next request tests it"),
         HealthState::Disabled => format!("{u} disabled"),

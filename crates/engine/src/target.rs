@@ -225,6 +225,34 @@ mod tests {
         assert_eq!(order(&t), [1, 3, 4]);
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn unhealthy_upstreams_are_skipped_then_offered_last() {
+        let ups = vec![upstream(1, true), upstream(2, true), upstream(3, true)];
+        let now = tokio::time::Instant::now();
+        for _ in 0..3 {
+            ups[0].stats.health.failed(&Policy::default(), now);
+        }
+        let options = TargetOptions::default();
+        let t = Target::new("t".into(), Matcher::default(), ups, Arc::new(Balancer::default()), options);
+        let mut candidates = t.attempt_order().with_health(now);
+        let mut seen = Vec::new();
+        while let Some((u, probe)) = candidates.next_candidate() {
+            assert!(probe.is_none());
+            seen.push((u.target.port, candidates.fell_back()));
+        }
+        assert_eq!(seen, [(2, false), (3, false), (1, true)]);
+        assert!(!candidates.more());
+
+        tokio::time::advance(Policy::default().cool_down).await;
+        let mut candidates = t.attempt_order().with_health(tokio::time::Instant::now());
+        let (first, probe) = candidates.next_candidate().unwrap();
+        assert_eq!((first.target.port, probe.is_some()), (2, false), "the rotation moved on");
+        let (second, probe) = candidates.next_candidate().unwrap();
+        assert_eq!((second.target.port, probe.is_some()), (3, false));
+        let (third, probe) = candidates.next_candidate().unwrap();
+        assert_eq!((third.target.port, probe.is_some()), (1, true), "the cool-down is over: it is probed");
+    }
+
     #[test]
     fn no_enabled_upstreams_means_no_attempts() {
         let t = Target::new(
