@@ -162,6 +162,15 @@ impl Health {
         (self.state.swap(HEALTHY, AcqRel) != HEALTHY).then_some(Change::Healthy)
     }
 
+    /// A request admitted while the Upstream was healthy got an answer: the failure streak ends. A straggler
+    /// answered after the Upstream was ejected does not heal it; only a probe, a last-resort attempt or active
+    /// checks do (linkerd's breaker ignores such stragglers too).
+    pub fn answered(&self) {
+        if self.state.load(Acquire) == HEALTHY && self.failures.load(Acquire) != 0 {
+            self.failures.store(0, Release);
+        }
+    }
+
     /// A request failed at `now`. Reaching `policy.failures` in a row (or failing a probe) starts a cool-down.
     pub fn failed(&self, policy: &Policy, now: Instant) -> Option<Change> {
         let state = self.state.load(Acquire);
@@ -320,6 +329,20 @@ mod tests {
             assert_eq!(h.failed(&off, Instant::now()), None, "passive checks turned off");
         }
         assert_eq!(admitted(&h), "yes");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_straggler_answer_ends_a_streak_but_does_not_heal() {
+        let h = Health::default();
+        h.failed(&POLICY, Instant::now());
+        h.answered();
+        assert_eq!(h.view(Instant::now()), View::Healthy { failures: 0 });
+        for _ in 0..3 {
+            h.failed(&POLICY, Instant::now());
+        }
+        h.answered();
+        assert!(!h.is_healthy(), "ejected until a probe or a last-resort attempt succeeds");
+        assert_eq!(h.succeeded(), Some(Change::Healthy));
     }
 
     #[tokio::test(start_paused = true)]

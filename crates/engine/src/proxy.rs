@@ -50,6 +50,14 @@ pub struct Connection {
     pub remote: SocketAddr,
 }
 
+/// How an attempt was let through, which decides what its outcome does to the Upstream's health.
+struct Admitted<'a> {
+    /// Set when this attempt is the Upstream's one probe.
+    probe: Option<Probe<'a>>,
+    /// True for an unhealthy Upstream tried because nothing else was left: its success heals it.
+    last_resort: bool,
+}
+
 /// What happened to one request, for the event.
 struct Outcome {
     target: Option<Arc<str>>,
@@ -173,12 +181,15 @@ impl Proxy {
             match result {
                 Ok(response) => {
                     outcome.upstream = Some(Arc::clone(&upstream.label));
-                    return (self.answered(&target, upstream, probe, response, client_upgrade, started), outcome);
+                    let admitted = Admitted { probe, last_resort: candidates.fell_back() };
+                    let response = self.answered(&target, upstream, admitted, response, client_upgrade, started);
+                    return (response, outcome);
                 }
                 Err(e) => {
                     upstream.stats.record_failure();
                     let cause = client::describe(&e);
-                    self.judge(&target, upstream, probe, Err(&cause));
+                    let admitted = Admitted { probe, last_resort: candidates.fell_back() };
+                    self.judge(&target, upstream, admitted, Err(&cause));
                     outcome.failed.push(FailedAttempt { upstream: Arc::clone(&upstream.label), error: cause });
                     let retry = if e.is_connect() {
                         body.unsent()
@@ -208,7 +219,7 @@ impl Proxy {
         &self,
         target: &Target,
         upstream: &Upstream,
-        probe: Option<Probe<'_>>,
+        admitted: Admitted<'_>,
         mut response: Response<Incoming>,
         client_upgrade: Option<OnUpgrade>,
         started: Instant,
@@ -216,9 +227,9 @@ impl Proxy {
         let status = response.status().as_u16();
         upstream.stats.record_response(status, started.elapsed());
         if target.fail_statuses.contains(&status) {
-            self.judge(target, upstream, probe, Err(&format!("status {status}")));
+            self.judge(target, upstream, admitted, Err(&format!("status {status}")));
         } else {
-            self.judge(target, upstream, probe, Ok(()));
+            self.judge(target, upstream, admitted, Ok(()));
         }
         let switching = response.status() == StatusCode::SWITCHING_PROTOCOLS;
         if switching
@@ -235,12 +246,17 @@ impl Proxy {
     }
 
     /// Feeds an attempt's outcome to the Upstream's health and publishes any change.
-    fn judge(&self, target: &Target, upstream: &Upstream, probe: Option<Probe<'_>>, result: Result<(), &str>) {
+    fn judge(&self, target: &Target, upstream: &Upstream, admitted: Admitted<'_>, result: Result<(), &str>) {
+        let Admitted { probe, last_resort } = admitted;
         let health = &upstream.stats.health;
         let now = Instant::now();
         let change = match (probe, result) {
             (Some(probe), result) => health.settle(probe, result.is_ok(), &target.policy, now),
-            (None, Ok(())) => health.succeeded(),
+            (None, Ok(())) if last_resort => health.succeeded(),
+            (None, Ok(())) => {
+                health.answered();
+                None
+            }
             (None, Err(_)) => health.failed(&target.policy, now),
         };
         if let Some(change) = change {
