@@ -27,7 +27,7 @@ use crate::matcher::RequestHead;
 use crate::mux::Mux;
 use crate::pages::{self, Page};
 use crate::target::Target;
-use crate::upstream::Upstream;
+use crate::upstream::{InFlight, Upstream};
 
 /// State shared by every Listener: the routing snapshot, the Upstream client and the event bus.
 #[derive(Debug)]
@@ -176,19 +176,17 @@ impl Proxy {
             *outgoing.version_mut() = http::Version::HTTP_11;
             *outgoing.headers_mut() = headers;
             let in_flight = upstream.stats.begin();
-            let result = self.client.request(outgoing).await;
-            drop(in_flight);
-            match result {
+            let admitted = Admitted { probe, last_resort: candidates.fell_back() };
+            match self.client.request(outgoing).await {
                 Ok(response) => {
                     outcome.upstream = Some(Arc::clone(&upstream.label));
-                    let admitted = Admitted { probe, last_resort: candidates.fell_back() };
-                    let response = self.answered(&target, upstream, admitted, response, client_upgrade, started);
-                    return (response, outcome);
+                    upstream.stats.record_response(response.status().as_u16(), started.elapsed());
+                    return (self.answered(&target, upstream, admitted, response, client_upgrade, in_flight), outcome);
                 }
                 Err(e) => {
+                    drop(in_flight);
                     upstream.stats.record_failure();
                     let cause = client::describe(&e);
-                    let admitted = Admitted { probe, last_resort: candidates.fell_back() };
                     self.judge(&target, upstream, admitted, Err(&cause));
                     outcome.failed.push(FailedAttempt { upstream: Arc::clone(&upstream.label), error: cause });
                     let retry = if e.is_connect() {
@@ -214,7 +212,8 @@ impl Proxy {
         (page.render(html), outcome)
     }
 
-    /// Passes the Upstream's response on: judges its status, joins an upgrade, rewrites the headers.
+    /// Passes the Upstream's response on: judges its status, joins an upgrade, rewrites the headers, and keeps the
+    /// request counted in flight until its body ends.
     fn answered(
         &self,
         target: &Target,
@@ -222,10 +221,9 @@ impl Proxy {
         admitted: Admitted<'_>,
         mut response: Response<Incoming>,
         client_upgrade: Option<OnUpgrade>,
-        started: Instant,
+        in_flight: InFlight,
     ) -> Response<ResponseBody> {
         let status = response.status().as_u16();
-        upstream.stats.record_response(status, started.elapsed());
         if target.fail_statuses.contains(&status) {
             self.judge(target, upstream, admitted, Err(&format!("status {status}")));
         } else {
@@ -242,7 +240,7 @@ impl Proxy {
         }
         let (mut parts, body) = response.into_parts();
         forward::rewrite_response(&mut parts.headers, switching);
-        Response::from_parts(parts, ResponseBody::Upstream(body))
+        Response::from_parts(parts, ResponseBody::Upstream { body, open: Some(in_flight) })
     }
 
     /// Feeds an attempt's outcome to the Upstream's health and publishes any change.

@@ -79,7 +79,7 @@ pub struct UpstreamStatus {
     /// Attempts that failed before a response.
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub failures: u64,
-    /// Requests waiting for a response head.
+    /// Requests waiting for a response head or still streaming its body.
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub in_flight: u64,
     /// Most recent status.

@@ -23,7 +23,7 @@ pub struct UpstreamStats {
     last_status: AtomicU64,
     /// Latency of the most recent response in microseconds.
     last_latency_us: AtomicU64,
-    /// Requests sent and not yet answered (head not received).
+    /// Requests sent and not finished: waiting for the response head or still streaming the body.
     in_flight: AtomicU64,
     /// Upgraded connections (WebSocket, HMR) still open.
     tunnels: AtomicU64,
@@ -40,7 +40,7 @@ pub struct StatsSnapshot {
     pub last_status: Option<u16>,
     /// Most recent latency, if any.
     pub last_latency_us: Option<u64>,
-    /// Requests waiting for a response head.
+    /// Requests waiting for a response head or still streaming its body.
     pub in_flight: u64,
     /// Upgraded connections still open.
     pub tunnels: u64,
@@ -99,7 +99,7 @@ impl UpstreamStats {
     }
 }
 
-/// Decrements the in-flight count when dropped.
+/// Decrements the in-flight count when dropped (at the end of the response body).
 #[derive(Debug)]
 pub struct InFlight(Arc<UpstreamStats>);
 
