@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use roundabout_engine::bind::BindAddress;
+use roundabout_engine::config::Strategy;
 use roundabout_engine::{Config, ConfigStore, StoreError};
 
 use crate::print;
@@ -43,8 +44,19 @@ pub async fn run(explicit: Option<PathBuf>) -> ExitCode {
     }
 }
 
-/// Valid but risky settings: Listeners reachable from other machines.
+/// Valid but risky or ineffective settings: Listeners reachable from other machines, weights a Target's strategy
+/// ignores.
 pub fn warnings(config: &Config) -> Vec<String> {
+    let ignored_weights = config
+        .targets
+        .iter()
+        .filter(|t| t.strategy != Strategy::WeightedRoundRobin && t.upstreams.iter().any(|u| u.weight != 1))
+        .map(|t| {
+            format!(
+                "target {} gives its upstreams weights, which only \"strategy\": \"weighted_round_robin\" uses",
+                t.name
+            )
+        });
     config
         .listeners
         .iter()
@@ -56,5 +68,6 @@ pub fn warnings(config: &Config) -> Vec<String> {
                 l.bind
             )
         })
+        .chain(ignored_weights)
         .collect()
 }

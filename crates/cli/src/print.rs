@@ -1,11 +1,13 @@
 //! How events look in a terminal: one line per request (`GET app.localhost/x -> 127.0.0.1:3001 200 1.2ms`), failed
-//! attempts named with their cause, and Listener and config changes in words. With `--json`, one object per line.
+//! attempts inline with their cause (`-> 127.0.0.1:3002 refused -> 127.0.0.1:3003 200`), Upstream health changes
+//! (`127.0.0.1:3002 unhealthy after 3 failures (connection refused); retry in 10s`), and Listener and config
+//! changes in words. With `--json`, one object per line.
 
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
 
-use roundabout_engine::event::ListenerEvent;
-use roundabout_engine::{Event, ListenerState, Received, RequestEvent};
+use roundabout_engine::event::{ListenerEvent, seconds};
+use roundabout_engine::{Event, HealthEvent, HealthState, ListenerState, Received, RequestEvent};
 
 /// Writes events to stdout (requests) and stderr (problems), in text or JSON lines.
 pub struct Printer {
@@ -37,12 +39,8 @@ impl Printer {
             return;
         }
         match event {
-            Event::Request(r) => {
-                for failed in &r.failed {
-                    out(&format!("{} {}{} -> {} failed: {}", r.method, r.host, r.path, failed.upstream, failed.error));
-                }
-                out(&self.request_line(r));
-            }
+            Event::Request(r) => out(&self.request_line(r)),
+            Event::Health(h) => err(&health_line(h)),
             Event::Listener(l) => listener_line(l),
             Event::ConfigApplied { source, listeners, targets } => {
                 err(&format!("config applied from {source}: {listeners} listener(s), {targets} target(s)"));
@@ -57,15 +55,48 @@ impl Printer {
         }
     }
 
-    /// `GET app.localhost/api/users -> 127.0.0.1:3001 200 1.2ms`
+    /// `GET app.localhost/api/users -> 127.0.0.1:3001 200 1.2ms`; failed attempts come first, each with its cause:
+    /// `GET app.localhost/ -> 127.0.0.1:3002 refused -> 127.0.0.1:3003 200 0.8ms`.
     pub fn request_line(&self, r: &RequestEvent) -> String {
         let by = r.upstream.as_deref().unwrap_or("roundabout");
         let status = if self.color { paint(r.status) } else { r.status.to_string() };
-        let mut line = format!("{} {}{} -> {by} {status} {}", r.method, r.host, r.path, latency(r.latency_us));
+        let mut line = format!("{} {}{} ->", r.method, r.host, r.path);
+        for failed in &r.failed {
+            let _ = write!(line, " {} {} ->", failed.upstream, short_cause(&failed.error));
+        }
+        let _ = write!(line, " {by} {status} {}", latency(r.latency_us));
         if let Some(error) = &r.error {
             let _ = write!(line, " ({error})");
         }
         line
+    }
+}
+
+/// `127.0.0.1:3002 unhealthy after 3 failures (connection refused); retry in 10s`
+pub fn health_line(h: &HealthEvent) -> String {
+    let reason = h.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default();
+    let u = &h.upstream;
+    match h.health {
+        HealthState::Healthy => format!("{u} healthy again{reason}"),
+        HealthState::Failing { failures, threshold } => format!("{u} failing {failures}/{threshold}{reason}"),
+        HealthState::Unhealthy { failures, retry_in_ms, .. } => {
+            let plural = if failures == 1 { "" } else { "s" };
+            format!("{u} unhealthy after {failures} failure{plural}{reason}; retry in {}", seconds(retry_in_ms))
+        }
+        HealthState::Probation => format!("{u} on probation: the next request tests it"),
+        HealthState::Disabled => format!("{u} disabled"),
+        HealthState::Draining { open } => format!("{u} draining: {open} open connection(s) finishing"),
+    }
+}
+
+/// A failed attempt's cause in a word where there is one: `refused`, `reset`, `timed out`, `closed`.
+fn short_cause(error: &str) -> &str {
+    match error {
+        "connection refused" => "refused",
+        "connection reset" => "reset",
+        "connect timed out" | "timed out" => "timed out",
+        "closed the connection before answering" => "closed",
+        other => other,
     }
 }
 
@@ -108,6 +139,8 @@ pub fn err(line: &str) {
 
 #[cfg(test)]
 mod tests {
+    use roundabout_engine::event::FailedAttempt;
+
     use super::*;
 
     fn event(upstream: Option<&str>, status: u16, us: u64, error: Option<&str>) -> RequestEvent {
@@ -138,5 +171,28 @@ mod tests {
             "GET app.localhost/api/users -> roundabout 404 0.1ms (no Target matched)"
         );
         assert!(p.request_line(&event(Some("u"), 200, 2_500_000, None)).ends_with("200 2.50s"));
+        let mut retried = event(Some("127.0.0.1:3003"), 200, 800, None);
+        retried.failed = vec![FailedAttempt { upstream: "127.0.0.1:3002".into(), error: "connection refused".into() }];
+        assert_eq!(
+            p.request_line(&retried),
+            "GET app.localhost/api/users -> 127.0.0.1:3002 refused -> 127.0.0.1:3003 200 0.8ms"
+        );
+    }
+
+    #[test]
+    fn health_lines_read_like_the_issue() {
+        let mut h = HealthEvent {
+            at_ms: 0,
+            target: "api".into(),
+            upstream: "127.0.0.1:3002".into(),
+            url: "http://127.0.0.1:3002".into(),
+            health: HealthState::Unhealthy { failures: 3, retry_at_ms: 10_000, retry_in_ms: 10_000 },
+            reason: Some("connection refused".into()),
+        };
+        assert_eq!(health_line(&h), "127.0.0.1:3002 unhealthy after 3 failures (connection refused); retry in 10s");
+        h.health = HealthState::Failing { failures: 1, threshold: 3 };
+        assert_eq!(health_line(&h), "127.0.0.1:3002 failing 1/3 (connection refused)");
+        (h.health, h.reason) = (HealthState::Healthy, None);
+        assert_eq!(health_line(&h), "127.0.0.1:3002 healthy again");
     }
 }

@@ -55,11 +55,16 @@ fn check_lists_every_problem_with_its_path() {
 fn check_accepts_a_valid_file_and_warns_about_exposure() {
     let home = tempfile::tempdir().unwrap();
     let file = home.path().join("c.json");
-    write_config(&file, &json!({"version": 1, "listeners": [{"name": "lan", "bind": "0.0.0.0:8800"}], "targets": []}));
+    let weighted = json!({"name": "api", "upstreams": [{"url": "http://localhost:3001", "weight": 3}]});
+    write_config(
+        &file,
+        &json!({"version": 1, "listeners": [{"name": "lan", "bind": "0.0.0.0:8800"}], "targets": [weighted]}),
+    );
     let out = roundabout(&["check", "--config", file.to_str().unwrap()], home.path());
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("is valid: 1 listener(s), 0 target(s)"));
+    assert!(text(&out.stdout).contains("is valid: 1 listener(s), 1 target(s)"));
     assert!(text(&out.stderr).contains("exposes your upstreams to the network"));
+    assert!(text(&out.stderr).contains("target api gives its upstreams weights"), "{}", text(&out.stderr));
 }
 
 #[test]
@@ -109,15 +114,16 @@ fn serve_logs_the_upstream_of_each_request_and_failed_attempts() {
         &file,
         &json!({"version": 1, "listeners": [{"name": "web", "bind": "127.0.0.1:0"}],
         "targets": [{"name": "app", "match": {"host": "app.localhost"},
+                     "health": {"passive": {"failures": 1, "cool_down_ms": 10_000}},
                      "upstreams": [{"url": format!("http://127.0.0.1:{dead}")}, {"url": live.url()}]}]}),
     );
     let serve = Roundabout::spawn(&["serve", "--config", file.to_str().unwrap()], home.path());
     let port = serve.listener_port("web");
     assert_eq!(get(port, "app.localhost", "/api/users?x=1"), (200, "served by live".to_owned()));
-    serve.stdout_line("failed attempt", |l| {
-        l == format!("GET app.localhost/api/users?x=1 -> 127.0.0.1:{dead} failed: connection refused")
+    serve.stderr_line("health change", |l| {
+        l == format!("127.0.0.1:{dead} unhealthy after 1 failure (connection refused); retry in 10s")
     });
-    let served = format!("GET app.localhost/api/users?x=1 -> 127.0.0.1:{} 200 ", live.port);
+    let served = format!("GET app.localhost/api/users?x=1 -> 127.0.0.1:{dead} refused -> 127.0.0.1:{} 200 ", live.port);
     serve.stdout_line("served line", |l| l.starts_with(&served) && l.ends_with("ms"));
     assert_eq!(get(port, "other.localhost", "/").0, 404);
     serve.stdout_line("404 line", |l| l.starts_with("GET other.localhost/ -> roundabout 404"));

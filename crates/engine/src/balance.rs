@@ -1,23 +1,39 @@
 //! Balancer strategies: which enabled Upstream a request tries first.
 //!
-//! Selection is one atomic add, so it is exact under any concurrency (600 concurrent requests over three
-//! Upstreams give exactly 200 each) and never takes a lock.
+//! Selection never takes a lock. Round-robin is one atomic add, so it is exact under any concurrency (600
+//! concurrent requests over three Upstreams give exactly 200 each). Smooth weighted round-robin walks a cycle
+//! precomputed from the weights (nginx's sequence: 5,1,1 gives a a b a c a a) with the same atomic counter, so it
+//! is exact too. Least-connections reads each Upstream's open count and breaks ties in turn; random hashes an
+//! atomic counter (splitmix64); first-available always starts at the first and lets the Target skip unhealthy ones.
 
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::hash::{BuildHasher, Hasher, RandomState};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 
 use crate::config::Strategy;
 
 /// A Target's balancer. It is carried across config reloads so rotation continues where it was.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Balancer {
     strategy: Strategy,
     next: AtomicUsize,
+    /// State of the random strategy's generator.
+    seed: AtomicU64,
+}
+
+impl Default for Balancer {
+    fn default() -> Self {
+        Balancer::new(Strategy::default())
+    }
 }
 
 impl Balancer {
     /// A balancer that starts at the first Upstream.
     pub fn new(strategy: Strategy) -> Self {
-        Balancer { strategy, next: AtomicUsize::new(0) }
+        Balancer {
+            strategy,
+            next: AtomicUsize::new(0),
+            seed: AtomicU64::new(RandomState::new().build_hasher().finish()),
+        }
     }
 
     /// The strategy it implements.
@@ -25,12 +41,60 @@ impl Balancer {
         self.strategy
     }
 
-    /// Index (below `count`) of the Upstream to try first; `count` must be non-zero.
-    pub fn first(&self, count: usize) -> usize {
+    /// Index (below `count`) of the Upstream to try first. `schedule` is the weighted cycle from
+    /// [`smooth_schedule`] (ignored by other strategies); `load(i)` is the open connections of candidate `i`, or
+    /// `None` when it is unhealthy (least-connections prefers healthy ones).
+    pub fn first(&self, count: usize, schedule: &[u32], load: impl Fn(usize) -> Option<u64>) -> usize {
+        if count == 0 {
+            return 0;
+        }
         match self.strategy {
-            Strategy::RoundRobin => self.next.fetch_add(1, Relaxed) % count.max(1),
+            Strategy::WeightedRoundRobin if !schedule.is_empty() => {
+                schedule[self.next.fetch_add(1, Relaxed) % schedule.len()] as usize % count
+            }
+            Strategy::RoundRobin | Strategy::WeightedRoundRobin => self.next.fetch_add(1, Relaxed) % count,
+            Strategy::LeastConnections => {
+                let start = self.next.fetch_add(1, Relaxed) % count;
+                (0..count)
+                    .map(|k| (start + k) % count)
+                    .filter_map(|i| load(i).map(|open| (open, i)))
+                    .min_by_key(|(open, _)| *open)
+                    .map_or(start, |(_, i)| i)
+            }
+            Strategy::Random => {
+                let x = splitmix64(self.seed.fetch_add(0x9E37_79B9_7F4A_7C15, Relaxed));
+                usize::try_from(x % count as u64).unwrap_or(0)
+            }
+            Strategy::FirstAvailable => 0,
         }
     }
+}
+
+/// nginx's smooth weighted round-robin, unrolled into one full cycle (length = sum of weights): each step adds
+/// every weight to its current value, picks the largest (the first on ties) and subtracts the total from it.
+pub fn smooth_schedule(weights: &[u32]) -> Vec<u32> {
+    let total: i64 = weights.iter().map(|w| i64::from(*w)).sum();
+    let mut current = vec![0i64; weights.len()];
+    let mut cycle = Vec::with_capacity(usize::try_from(total).unwrap_or(0));
+    for _ in 0..total {
+        let mut best = 0;
+        for (i, w) in weights.iter().enumerate() {
+            current[i] += i64::from(*w);
+            if current[i] > current[best] {
+                best = i;
+            }
+        }
+        current[best] -= total;
+        cycle.push(u32::try_from(best).unwrap_or(0));
+    }
+    cycle
+}
+
+fn splitmix64(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 #[cfg(test)]
@@ -39,11 +103,14 @@ mod tests {
 
     use super::*;
 
+    fn picks(b: &Balancer, n: usize, schedule: &[u32], times: usize) -> Vec<usize> {
+        (0..times).map(|_| b.first(n, schedule, |_| Some(0))).collect()
+    }
+
     #[test]
     fn round_robin_starts_at_the_first_and_rotates() {
         let b = Balancer::new(Strategy::RoundRobin);
-        let picks: Vec<usize> = (0..7).map(|_| b.first(3)).collect();
-        assert_eq!(picks, [0, 1, 2, 0, 1, 2, 0]);
+        assert_eq!(picks(&b, 3, &[], 7), [0, 1, 2, 0, 1, 2, 0]);
     }
 
     #[test]
@@ -56,7 +123,7 @@ mod tests {
                     s.spawn(move || {
                         let mut c = [0; 3];
                         for _ in 0..1000 {
-                            c[b.first(3)] += 1;
+                            c[b.first(3, &[], |_| Some(0))] += 1;
                         }
                         c
                     })
@@ -66,5 +133,41 @@ mod tests {
         });
         let total = counts.iter().fold([0; 3], |acc, c| [acc[0] + c[0], acc[1] + c[1], acc[2] + c[2]]);
         assert_eq!(total, [2000, 2000, 2000]);
+    }
+
+    #[test]
+    fn smooth_weighted_round_robin_matches_nginx() {
+        assert_eq!(smooth_schedule(&[5, 1, 1]), [0, 0, 1, 0, 2, 0, 0]);
+        assert_eq!(smooth_schedule(&[1, 1, 1]), [0, 1, 2]);
+        assert_eq!(smooth_schedule(&[2, 1]), [0, 1, 0]);
+        let b = Balancer::new(Strategy::WeightedRoundRobin);
+        let schedule = smooth_schedule(&[5, 1, 1]);
+        assert_eq!(picks(&b, 3, &schedule, 14), [0, 0, 1, 0, 2, 0, 0, 0, 0, 1, 0, 2, 0, 0]);
+    }
+
+    #[test]
+    fn least_connections_takes_the_least_loaded_healthy_one_and_rotates_ties() {
+        let b = Balancer::new(Strategy::LeastConnections);
+        let loads = [Some(2), Some(1), None, Some(1)];
+        assert_eq!(b.first(4, &[], |i| loads[i]), 1);
+        assert_eq!(b.first(4, &[], |i| loads[i]), 1);
+        assert_eq!(b.first(4, &[], |i| loads[i]), 3, "the tie is broken in turn");
+        assert_eq!(picks(&b, 3, &[], 3), [0, 1, 2]);
+        assert!(b.first(2, &[], |_| None) < 2, "nothing healthy still gives a start");
+    }
+
+    #[test]
+    fn random_spreads_over_every_upstream() {
+        let b = Balancer::new(Strategy::Random);
+        let mut counts = [0usize; 4];
+        for i in picks(&b, 4, &[], 40_000) {
+            counts[i] += 1;
+        }
+        assert!(counts.iter().all(|c| (9_000..11_000).contains(c)), "{counts:?}");
+    }
+
+    #[test]
+    fn first_available_always_starts_at_the_first() {
+        assert_eq!(picks(&Balancer::new(Strategy::FirstAvailable), 3, &[], 4), [0, 0, 0, 0]);
     }
 }

@@ -9,6 +9,8 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 
+use crate::upstream::InFlight;
+
 /// The client's request body, held so that a request can go to another Upstream when connecting fails: the body
 /// stays in its slot until an attempt actually starts sending it.
 #[derive(Debug)]
@@ -92,8 +94,14 @@ impl Body for RequestBody {
 /// The body sent to the client: the Upstream's, streamed, or a page Roundabout wrote itself.
 #[derive(Debug)]
 pub enum ResponseBody {
-    /// The Upstream's body.
-    Upstream(Incoming),
+    /// The Upstream's body, and the guard that keeps the request counted in flight until the body ends (so
+    /// least-connections and draining see a long download or event stream).
+    Upstream {
+        /// The body as it arrives.
+        body: Incoming,
+        /// Dropped at the end of the body (or when the client goes away).
+        open: Option<InFlight>,
+    },
     /// A complete page; `None` once sent.
     Page(Option<Bytes>),
 }
@@ -104,21 +112,27 @@ impl Body for ResponseBody {
 
     fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
         match &mut *self {
-            ResponseBody::Upstream(body) => Pin::new(body).poll_frame(cx),
+            ResponseBody::Upstream { body, open } => {
+                let polled = Pin::new(&mut *body).poll_frame(cx);
+                if matches!(polled, Poll::Ready(None | Some(Err(_)))) || body.is_end_stream() {
+                    open.take();
+                }
+                polled
+            }
             ResponseBody::Page(page) => Poll::Ready(page.take().map(|b| Ok(Frame::data(b)))),
         }
     }
 
     fn is_end_stream(&self) -> bool {
         match self {
-            ResponseBody::Upstream(body) => body.is_end_stream(),
+            ResponseBody::Upstream { body, .. } => body.is_end_stream(),
             ResponseBody::Page(page) => page.is_none(),
         }
     }
 
     fn size_hint(&self) -> SizeHint {
         match self {
-            ResponseBody::Upstream(body) => body.size_hint(),
+            ResponseBody::Upstream { body, .. } => body.size_hint(),
             ResponseBody::Page(page) => SizeHint::with_exact(page.as_ref().map_or(0, |b| b.len() as u64)),
         }
     }

@@ -72,6 +72,9 @@ pub struct TargetConfig {
     /// How requests are spread over enabled Upstreams.
     #[serde(default, skip_serializing_if = "Strategy::is_default")]
     pub strategy: Strategy,
+    /// When an Upstream counts as unhealthy and is skipped. Passive checks are on by default; active ones off.
+    #[serde(default, skip_serializing_if = "HealthConfig::is_default")]
+    pub health: HealthConfig,
     /// Send the client's Host header to the Upstream (true) or the Upstream's own host (false).
     #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub preserve_host: bool,
@@ -111,9 +114,12 @@ pub struct UpstreamConfig {
     /// `http://` or `https://` URL; its path is joined with the request path and its query merged with the
     /// request's (`http://localhost:3000/base?k=v`).
     pub url: String,
-    /// When false the Upstream stays listed but receives no requests.
+    /// When false the Upstream stays listed but receives no requests (in-flight ones and open WebSockets finish).
     #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub enabled: bool,
+    /// Share of requests under `weighted_round_robin`, 1 to 100: weight 5 gets five times weight 1's share.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub weight: u32,
 }
 
 /// Balancing strategy of a Target.
@@ -124,6 +130,14 @@ pub enum Strategy {
     /// Each enabled Upstream in turn, starting with the first.
     #[default]
     RoundRobin,
+    /// In turn by `weight`, interleaved smoothly (weights 5,1,1 give a a b a c a a), like nginx.
+    WeightedRoundRobin,
+    /// The Upstream with the fewest open requests and WebSockets (ties in turn).
+    LeastConnections,
+    /// A uniformly random Upstream.
+    Random,
+    /// The first healthy Upstream in config order: a primary with backups.
+    FirstAvailable,
 }
 
 impl Strategy {
@@ -131,12 +145,116 @@ impl Strategy {
     pub fn as_str(self) -> &'static str {
         match self {
             Strategy::RoundRobin => "round_robin",
+            Strategy::WeightedRoundRobin => "weighted_round_robin",
+            Strategy::LeastConnections => "least_connections",
+            Strategy::Random => "random",
+            Strategy::FirstAvailable => "first_available",
         }
     }
+
+    /// Every strategy, for messages and pickers.
+    pub const ALL: [Strategy; 5] = [
+        Strategy::RoundRobin,
+        Strategy::WeightedRoundRobin,
+        Strategy::LeastConnections,
+        Strategy::Random,
+        Strategy::FirstAvailable,
+    ];
 
     #[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
     fn is_default(&self) -> bool {
         *self == Strategy::default()
+    }
+}
+
+/// Health checking of a Target's Upstreams.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(deny_unknown_fields)]
+pub struct HealthConfig {
+    /// Judging Upstreams by the requests they serve (on by default).
+    #[serde(default, skip_serializing_if = "PassiveHealthConfig::is_default")]
+    pub passive: PassiveHealthConfig,
+    /// Polling each enabled Upstream on a path; off unless given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active: Option<ActiveHealthConfig>,
+}
+
+impl HealthConfig {
+    fn is_default(&self) -> bool {
+        *self == HealthConfig::default()
+    }
+}
+
+/// Passive checks: consecutive failed requests make an Upstream unhealthy for a cool-down.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(deny_unknown_fields)]
+pub struct PassiveHealthConfig {
+    /// Set to false to never skip an Upstream because of failed requests.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub enabled: bool,
+    /// Consecutive failures (refused, reset, timed out, or a status in `fail_statuses`) that make it unhealthy.
+    #[serde(default = "three", skip_serializing_if = "is_three")]
+    pub failures: u32,
+    /// How long an unhealthy Upstream is skipped before one request probes it, in milliseconds.
+    #[serde(default = "ten_seconds", skip_serializing_if = "is_ten_seconds")]
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub cool_down_ms: u64,
+    /// Response statuses that also count as failures, e.g. `[502, 503, 504]`. None by default.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fail_statuses: Vec<u16>,
+}
+
+impl Default for PassiveHealthConfig {
+    fn default() -> Self {
+        PassiveHealthConfig { enabled: true, failures: 3, cool_down_ms: 10_000, fail_statuses: Vec::new() }
+    }
+}
+
+impl PassiveHealthConfig {
+    fn is_default(&self) -> bool {
+        *self == PassiveHealthConfig::default()
+    }
+}
+
+/// Active checks: a GET to `path` on every enabled Upstream each `interval_ms`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(deny_unknown_fields)]
+pub struct ActiveHealthConfig {
+    /// Path requested, joined with the Upstream URL's own path.
+    #[serde(default = "root")]
+    pub path: String,
+    /// Time between checks, in milliseconds.
+    #[serde(default = "five_seconds")]
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub interval_ms: u64,
+    /// How long a check may take before it counts as failed, in milliseconds.
+    #[serde(default = "two_seconds")]
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub timeout_ms: u64,
+    /// The status a healthy Upstream answers.
+    #[serde(default = "ok_status")]
+    pub expect_status: u16,
+    /// Passed checks in a row that make an unhealthy Upstream healthy.
+    #[serde(default = "two")]
+    pub healthy_threshold: u32,
+    /// Failed checks in a row that make a healthy Upstream unhealthy.
+    #[serde(default = "three")]
+    pub unhealthy_threshold: u32,
+}
+
+impl Default for ActiveHealthConfig {
+    fn default() -> Self {
+        ActiveHealthConfig {
+            path: root(),
+            interval_ms: five_seconds(),
+            timeout_ms: two_seconds(),
+            expect_status: ok_status(),
+            healthy_threshold: two(),
+            unhealthy_threshold: three(),
+        }
     }
 }
 
@@ -204,4 +322,51 @@ fn is_true(b: &bool) -> bool {
 
 fn yes() -> bool {
     true
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn two() -> u32 {
+    2
+}
+
+fn three() -> u32 {
+    3
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_one(n: &u32) -> bool {
+    *n == 1
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_three(n: &u32) -> bool {
+    *n == 3
+}
+
+fn ten_seconds() -> u64 {
+    10_000
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_ten_seconds(n: &u64) -> bool {
+    *n == 10_000
+}
+
+fn five_seconds() -> u64 {
+    5_000
+}
+
+fn two_seconds() -> u64 {
+    2_000
+}
+
+fn ok_status() -> u16 {
+    200
+}
+
+fn root() -> String {
+    "/".into()
 }

@@ -17,7 +17,7 @@ use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
-use crate::config::{MatchConfig, Strategy, TargetConfig, UpstreamConfig};
+use crate::config::{HealthConfig, MatchConfig, Strategy, TargetConfig, UpstreamConfig};
 use crate::pages::{escape, wants_html};
 
 /// Host the demo Target answers.
@@ -52,8 +52,13 @@ impl DemoUpstreams {
         TargetConfig {
             name: DEMO_TARGET.into(),
             matcher: MatchConfig { host: Some(DEMO_HOST.into()), ..MatchConfig::default() },
-            upstreams: self.urls.iter().map(|url| UpstreamConfig { url: url.clone(), enabled: true }).collect(),
+            upstreams: self
+                .urls
+                .iter()
+                .map(|url| UpstreamConfig { url: url.clone(), enabled: true, weight: 1 })
+                .collect(),
             strategy: Strategy::RoundRobin,
+            health: HealthConfig::default(),
             preserve_host: true,
         }
     }

@@ -12,6 +12,7 @@ use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 
 use crate::bind::BindAddress;
+use crate::checks::ActiveChecks;
 use crate::config::store::{ConfigStore, StoreError};
 use crate::config::{Config, ConfigIssue, ListenerConfig};
 use crate::demo::DemoUpstreams;
@@ -51,7 +52,12 @@ impl Engine {
         let handle = EngineHandle {
             inner: Arc::new(Inner {
                 proxy: Arc::new(Proxy::new(EventBus::new(options.event_capacity))),
-                control: Mutex::new(Control { config: Config::empty(), slots: Vec::new(), demo: None }),
+                control: Mutex::new(Control {
+                    config: Config::empty(),
+                    slots: Vec::new(),
+                    demo: None,
+                    checks: ActiveChecks::default(),
+                }),
                 drain: options.drain,
             }),
         };
@@ -78,6 +84,8 @@ struct Control {
     config: Config,
     slots: Vec<Slot>,
     demo: Option<DemoUpstreams>,
+    /// Active health check tasks, matched to the routing snapshot on every apply.
+    checks: ActiveChecks,
 }
 
 /// One configured Listener and what became of it.
@@ -185,6 +193,7 @@ impl EngineHandle {
         let stops = control.slots.iter_mut().filter_map(|slot| slot.running.take()).map(Running::stop);
         futures_join_all(stops).await;
         control.demo = None;
+        control.checks = ActiveChecks::default();
         self.inner.proxy.mux.store(Arc::new(Mux::default()));
     }
 
@@ -228,7 +237,10 @@ impl EngineHandle {
             control.slots.iter().filter_map(|s| s.running.as_ref()).flat_map(|r| r.addrs.iter().copied()).collect();
         let builtin = control.demo.as_ref().map(DemoUpstreams::target);
         let previous = self.inner.proxy.mux.load_full();
-        self.inner.proxy.mux.store(Arc::new(Mux::build(&config.targets, builtin.as_ref(), &previous, &own)));
+        let next = Arc::new(Mux::build(&config.targets, builtin.as_ref(), &previous, &own));
+        self.inner.proxy.mux.store(Arc::clone(&next));
+        control.checks.sync(&next, &self.inner.proxy);
+        crate::drain::report_changes(&previous, &next, &self.inner.proxy);
         self.publish(Event::ConfigApplied {
             source: source.into(),
             listeners: config.listeners.len(),

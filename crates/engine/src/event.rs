@@ -21,6 +21,8 @@ pub enum Event {
     Request(RequestEvent),
     /// A Listener started, stopped or failed to bind.
     Listener(ListenerEvent),
+    /// An Upstream's health changed (failing, unhealthy, probation, healthy again, disabled, draining).
+    Health(HealthEvent),
     /// A new config is now serving.
     ConfigApplied {
         /// Where it came from: a file path, or `app`.
@@ -85,6 +87,94 @@ pub struct FailedAttempt {
     pub upstream: Arc<str>,
     /// The cause, e.g. `connection refused`.
     pub error: String,
+}
+
+/// A change in one Upstream's health.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct HealthEvent {
+    /// Milliseconds since the Unix epoch.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub at_ms: u64,
+    /// The Target it belongs to.
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    #[schemars(with = "String")]
+    pub target: Arc<str>,
+    /// The Upstream's label, e.g. `127.0.0.1:3002`.
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    #[schemars(with = "String")]
+    pub upstream: Arc<str>,
+    /// Its URL as configured.
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    #[schemars(with = "String")]
+    pub url: Arc<str>,
+    /// The new state.
+    pub health: HealthState,
+    /// What caused it, e.g. `connection refused`, `status 503`, `active check: status 500`.
+    pub reason: Option<String>,
+}
+
+/// The health of one Upstream, as events and status report it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum HealthState {
+    /// Takes requests.
+    Healthy,
+    /// Takes requests, but failed this many times in a row; at `threshold` it becomes unhealthy.
+    Failing {
+        /// Consecutive failures.
+        failures: u32,
+        /// Failures that make it unhealthy.
+        threshold: u32,
+    },
+    /// Skipped until its cool-down ends; then one request probes it.
+    Unhealthy {
+        /// Consecutive failures.
+        failures: u32,
+        /// When the cool-down ends, in milliseconds since the Unix epoch.
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
+        retry_at_ms: u64,
+        /// Time left in the cool-down when this was reported, in milliseconds.
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
+        retry_in_ms: u64,
+    },
+    /// One probe request is in flight; its outcome decides.
+    Probation,
+    /// Disabled by the user, nothing left open.
+    Disabled,
+    /// Disabled by the user; finishing its open requests and WebSockets.
+    Draining {
+        /// In-flight requests plus open upgraded connections.
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
+        open: u64,
+    },
+}
+
+impl std::fmt::Display for HealthState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HealthState::Healthy => write!(f, "healthy"),
+            HealthState::Failing { failures, threshold } => write!(f, "failing {failures}/{threshold}"),
+            HealthState::Unhealthy { retry_in_ms, .. } => write!(f, "unhealthy; retry in {}", seconds(*retry_in_ms)),
+            HealthState::Probation => write!(f, "on probation"),
+            HealthState::Disabled => write!(f, "disabled"),
+            HealthState::Draining { open } => write!(f, "draining ({open} open)"),
+        }
+    }
+}
+
+/// A duration in milliseconds for people: `10s`, `1.5s`, `200ms`.
+pub fn seconds(ms: u64) -> String {
+    if ms < 1000 {
+        format!("{ms}ms")
+    } else if ms.is_multiple_of(1000) {
+        format!("{}s", ms / 1000)
+    } else {
+        #[allow(clippy::cast_precision_loss)] // display only
+        let s = ms as f64 / 1000.0;
+        format!("{s:.1}s")
+    }
 }
 
 /// A Listener's state change.

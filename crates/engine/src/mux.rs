@@ -10,7 +10,7 @@ use std::sync::Arc;
 use crate::balance::Balancer;
 use crate::config::{Config, TargetConfig};
 use crate::matcher::{Matcher, RequestHead};
-use crate::target::Target;
+use crate::target::{Target, TargetOptions};
 use crate::upstream::{Upstream, UpstreamStats};
 use crate::upstream_url::UpstreamUrl;
 
@@ -61,6 +61,7 @@ impl Mux {
                             url: u.url.as_str().into(),
                             target,
                             enabled: u.enabled,
+                            weight: u.weight,
                             stats,
                         }))
                     })
@@ -74,8 +75,7 @@ impl Mux {
                     matcher,
                     upstreams,
                     balancer,
-                    config.preserve_host,
-                    builtin,
+                    TargetOptions { preserve_host: config.preserve_host, builtin, health: config.health.clone() },
                 )))
             })
             .collect();
@@ -151,7 +151,12 @@ mod tests {
         let first = Mux::from_config(&c);
         first.targets[0].upstreams[0].stats.record_failure();
         first.targets[0].attempt_order().next();
+        let policy = crate::health::Policy::default();
+        for _ in 0..policy.failures {
+            first.targets[0].upstreams[0].stats.health.failed(&policy, tokio::time::Instant::now());
+        }
         let second = Mux::build(&c.targets, None, &first, &[]);
+        assert!(!second.targets[0].upstreams[0].stats.health.is_healthy(), "health survives a rebuild");
         assert!(Arc::ptr_eq(&first.targets[0].upstreams[0].stats, &second.targets[0].upstreams[0].stats));
         assert!(Arc::ptr_eq(&first.targets[0].balancer, &second.targets[0].balancer));
         assert!(!Arc::ptr_eq(&first.targets[1].upstreams[0].stats, &first.targets[0].upstreams[0].stats));

@@ -8,6 +8,9 @@ use http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue, Response, StatusCode};
 
 use crate::body::ResponseBody;
+use crate::event::FailedAttempt;
+use crate::status::health_state;
+use crate::target::Target;
 
 /// A page: a status, a headline and detail lines.
 #[derive(Debug)]
@@ -74,6 +77,46 @@ impl Page {
         }
         out.push_str("<p><small>Answered by Roundabout, your dev proxy.</small></p>");
         out
+    }
+}
+
+/// Every Upstream tried failed (502), or none is enabled (503).
+pub fn all_failed(target: &Target, failed: &[FailedAttempt]) -> Page {
+    if target.active_count() == 0 {
+        return Page {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            headline: format!("Target \"{}\" has no enabled Upstreams.", target.name),
+            lines: target.upstreams.iter().map(|u| format!("{} (disabled)", u.label)).collect(),
+            hint: "Enable an Upstream or add one to this Target.".into(),
+        };
+    }
+    Page {
+        status: StatusCode::BAD_GATEWAY,
+        headline: format!("every Upstream of Target \"{}\" failed.", target.name),
+        lines: failed.iter().map(|f| format!("{}: {}", f.upstream, f.error)).collect(),
+        hint: "Is your dev server running on that port? Start it, or fix the Upstream URL.".into(),
+    }
+}
+
+/// Unhealthy Upstreams were tried as a last resort and failed too (503): each one's state and last error.
+pub fn all_unhealthy(target: &Target, failed: &[FailedAttempt]) -> Page {
+    let now = tokio::time::Instant::now();
+    let lines = target
+        .upstreams
+        .iter()
+        .map(|u| {
+            let state = health_state(target, u, now);
+            match failed.iter().rev().find(|f| f.upstream == u.label) {
+                Some(f) => format!("{}: {state} ({})", u.label, f.error),
+                None => format!("{}: {state}", u.label),
+            }
+        })
+        .collect();
+    Page {
+        status: StatusCode::SERVICE_UNAVAILABLE,
+        headline: format!("every Upstream of Target \"{}\" is unhealthy and failed again.", target.name),
+        lines,
+        hint: "Is your dev server running? Once it answers, Roundabout sends it requests again.".into(),
     }
 }
 

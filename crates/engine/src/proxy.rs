@@ -1,12 +1,15 @@
 //! The request path: match a Target, pick an Upstream, forward, stream the answer back, and tell the log.
 //!
 //! Reads only the current routing snapshot (one atomic load); takes no lock; builds an Event only when somebody
-//! subscribes. A connect failure moves on to the next Upstream, since nothing was sent.
+//! subscribes. A connect failure moves on to the next Upstream, since nothing was sent; so does a GET or HEAD whose
+//! connection closed before any response byte (once). Unhealthy Upstreams are skipped, and tried last when nothing
+//! else is left. Every outcome feeds the Upstream's health.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+
+use tokio::time::Instant;
 
 use arc_swap::ArcSwap;
 use http::header::HOST;
@@ -17,12 +20,14 @@ use hyper::upgrade::OnUpgrade;
 
 use crate::body::{RequestBodySource, ResponseBody};
 use crate::client::{self, UpstreamClient};
-use crate::event::{Event, EventBus, FailedAttempt, RequestEvent, now_ms};
+use crate::event::{Event, EventBus, FailedAttempt, HealthEvent, HealthState, RequestEvent, now_ms};
 use crate::forward;
+use crate::health::{Change, Probe};
 use crate::matcher::RequestHead;
 use crate::mux::Mux;
 use crate::pages::{self, Page};
 use crate::target::Target;
+use crate::upstream::{InFlight, Upstream};
 
 /// State shared by every Listener: the routing snapshot, the Upstream client and the event bus.
 #[derive(Debug)]
@@ -43,6 +48,14 @@ pub struct Connection {
     pub local: SocketAddr,
     /// The client's address.
     pub remote: SocketAddr,
+}
+
+/// How an attempt was let through, which decides what its outcome does to the Upstream's health.
+struct Admitted<'a> {
+    /// Set when this attempt is the Upstream's one probe.
+    probe: Option<Probe<'a>>,
+    /// True for an unhealthy Upstream tried because nothing else was left: its success heals it.
+    last_resort: bool,
 }
 
 /// What happened to one request, for the event.
@@ -100,16 +113,8 @@ impl Proxy {
     ) -> (Response<ResponseBody>, Outcome) {
         let mut outcome = Outcome { target: None, upstream: None, error: None, failed: Vec::new() };
         if req.method() == Method::CONNECT {
-            let page = Page {
-                status: StatusCode::METHOD_NOT_ALLOWED,
-                headline:
-                    "CONNECT is not supported: Roundabout is a reverse proxy for your dev servers, not a forward proxy."
-                        .into(),
-                lines: vec![],
-                hint: "Address your dev server through a Listener instead, e.g. http://app.localhost:8800/.".into(),
-            };
             outcome.error = Some("CONNECT refused".into());
-            return (page.render(pages::wants_html(req.headers())), outcome);
+            return (connect_page().render(pages::wants_html(req.headers())), outcome);
         }
         let target = {
             let mux = self.mux.load();
@@ -142,9 +147,13 @@ impl Proxy {
             parts.headers.remove(HOST);
         }
         let body = RequestBodySource::new(body);
-
-        let mut candidates = target.attempt_order().peekable();
-        while let Some(upstream) = candidates.next() {
+        // A GET or HEAD closed before any response byte is sent once more, to another Upstream.
+        let mut resets_left = u8::from(matches!(parts.method, Method::GET | Method::HEAD));
+        let mut candidates = target.attempt_order().with_health(Instant::now());
+        while let Some((upstream, probe)) = candidates.next_candidate() {
+            if probe.is_some() {
+                self.health_event(&target, upstream, Change::Probation, None);
+            }
             if upstream.loops_back {
                 outcome.error = Some("loop detected".into());
                 return (loop_page(&target, Some(&upstream.label)).render(html), outcome);
@@ -159,46 +168,127 @@ impl Proxy {
                 outcome.error = Some("bad request path".into());
                 return (bad_path_page().render(html), outcome);
             };
-            // The headers are copied only while another Upstream could still need them after a connect failure.
-            let headers =
-                if candidates.peek().is_some() { parts.headers.clone() } else { std::mem::take(&mut parts.headers) };
+            // The headers are copied only while another Upstream could still need them after a failure.
+            let headers = if candidates.more() { parts.headers.clone() } else { std::mem::take(&mut parts.headers) };
             let mut outgoing = Request::new(body.body());
             *outgoing.method_mut() = parts.method.clone();
             *outgoing.uri_mut() = uri;
             *outgoing.version_mut() = http::Version::HTTP_11;
             *outgoing.headers_mut() = headers;
             let in_flight = upstream.stats.begin();
-            let result = self.client.request(outgoing).await;
-            drop(in_flight);
-            match result {
-                Ok(mut response) => {
-                    upstream.stats.record_response(response.status().as_u16(), started.elapsed());
+            let admitted = Admitted { probe, last_resort: candidates.fell_back() };
+            match self.client.request(outgoing).await {
+                Ok(response) => {
                     outcome.upstream = Some(Arc::clone(&upstream.label));
-                    let switching = response.status() == StatusCode::SWITCHING_PROTOCOLS;
-                    if switching
-                        && let (Some(client_side), Some(upstream_side)) =
-                            (client_upgrade, response.extensions_mut().remove::<OnUpgrade>())
-                    {
-                        tokio::spawn(crate::tunnel::tunnel(client_side, upstream_side, Arc::clone(&upstream.label)));
-                    }
-                    let (mut rparts, rbody) = response.into_parts();
-                    forward::rewrite_response(&mut rparts.headers, switching);
-                    return (Response::from_parts(rparts, ResponseBody::Upstream(rbody)), outcome);
+                    upstream.stats.record_response(response.status().as_u16(), started.elapsed());
+                    return (self.answered(&target, upstream, admitted, response, client_upgrade, in_flight), outcome);
                 }
                 Err(e) => {
+                    drop(in_flight);
                     upstream.stats.record_failure();
                     let cause = client::describe(&e);
+                    self.judge(&target, upstream, admitted, Err(&cause));
                     outcome.failed.push(FailedAttempt { upstream: Arc::clone(&upstream.label), error: cause });
-                    if e.is_connect() && body.unsent() {
-                        continue;
+                    let retry = if e.is_connect() {
+                        body.unsent()
+                    } else if resets_left > 0 && body.unsent() && client::closed_before_response(&e) {
+                        resets_left -= 1;
+                        true
+                    } else {
+                        false
+                    };
+                    if !retry {
+                        break;
                     }
-                    break;
                 }
             }
         }
-        let page = all_failed(&target, &outcome.failed);
+        let page = if candidates.fell_back() {
+            pages::all_unhealthy(&target, &outcome.failed)
+        } else {
+            pages::all_failed(&target, &outcome.failed)
+        };
         outcome.error = Some(page.headline.clone());
         (page.render(html), outcome)
+    }
+
+    /// Passes the Upstream's response on: judges its status, joins an upgrade, rewrites the headers, and keeps the
+    /// request counted in flight until its body ends.
+    fn answered(
+        &self,
+        target: &Target,
+        upstream: &Upstream,
+        admitted: Admitted<'_>,
+        mut response: Response<Incoming>,
+        client_upgrade: Option<OnUpgrade>,
+        in_flight: InFlight,
+    ) -> Response<ResponseBody> {
+        let status = response.status().as_u16();
+        if target.fail_statuses.contains(&status) {
+            self.judge(target, upstream, admitted, Err(&format!("status {status}")));
+        } else {
+            self.judge(target, upstream, admitted, Ok(()));
+        }
+        let switching = response.status() == StatusCode::SWITCHING_PROTOCOLS;
+        if switching
+            && let (Some(client_side), Some(upstream_side)) =
+                (client_upgrade, response.extensions_mut().remove::<OnUpgrade>())
+        {
+            let open = upstream.stats.begin_tunnel();
+            let label = Arc::clone(&upstream.label);
+            tokio::spawn(crate::tunnel::tunnel(client_side, upstream_side, label, open));
+        }
+        let (mut parts, body) = response.into_parts();
+        forward::rewrite_response(&mut parts.headers, switching);
+        Response::from_parts(parts, ResponseBody::Upstream { body, open: Some(in_flight) })
+    }
+
+    /// Feeds an attempt's outcome to the Upstream's health and publishes any change.
+    fn judge(&self, target: &Target, upstream: &Upstream, admitted: Admitted<'_>, result: Result<(), &str>) {
+        let Admitted { probe, last_resort } = admitted;
+        let health = &upstream.stats.health;
+        let now = Instant::now();
+        let change = match (probe, result) {
+            (Some(probe), result) => health.settle(probe, result.is_ok(), &target.policy, now),
+            (None, Ok(())) if last_resort => health.succeeded(),
+            (None, Ok(())) => {
+                health.answered();
+                None
+            }
+            (None, Err(_)) => health.failed(&target.policy, now),
+        };
+        if let Some(change) = change {
+            self.health_event(target, upstream, change, result.err());
+        }
+    }
+
+    /// Publishes a health change of `upstream` (only when somebody listens).
+    pub fn health_event(&self, target: &Target, upstream: &Upstream, change: Change, reason: Option<&str>) {
+        if !self.events.wanted() {
+            return;
+        }
+        let health = match change {
+            Change::Failing { failures, threshold } => HealthState::Failing { failures, threshold },
+            Change::Unhealthy { failures, retry_in } => {
+                let retry_in_ms = u64::try_from(retry_in.as_millis()).unwrap_or(u64::MAX);
+                HealthState::Unhealthy { failures, retry_at_ms: now_ms().saturating_add(retry_in_ms), retry_in_ms }
+            }
+            Change::Probation => HealthState::Probation,
+            Change::Healthy => HealthState::Healthy,
+        };
+        self.events.send(Event::Health(HealthEvent {
+            at_ms: now_ms(),
+            target: Arc::clone(&target.name),
+            upstream: Arc::clone(&upstream.label),
+            url: Arc::clone(&upstream.url),
+            health,
+            reason: reason.map(str::to_owned),
+        }));
+    }
+
+    /// The client used for Upstreams (active health checks share its connection pool).
+    pub fn client(&self) -> &UpstreamClient {
+        &self.client
     }
 }
 
@@ -240,23 +330,6 @@ fn not_found(mux: &Mux, head: &RequestHead<'_>) -> Page {
     }
 }
 
-fn all_failed(target: &Target, failed: &[FailedAttempt]) -> Page {
-    if target.active_count() == 0 {
-        return Page {
-            status: StatusCode::SERVICE_UNAVAILABLE,
-            headline: format!("Target \"{}\" has no enabled Upstreams.", target.name),
-            lines: target.upstreams.iter().map(|u| format!("{} (disabled)", u.label)).collect(),
-            hint: "Enable an Upstream or add one to this Target.".into(),
-        };
-    }
-    Page {
-        status: StatusCode::BAD_GATEWAY,
-        headline: format!("every Upstream of Target \"{}\" failed.", target.name),
-        lines: failed.iter().map(|f| format!("{}: {}", f.upstream, f.error)).collect(),
-        hint: "Is your dev server running on that port? Start it, or fix the Upstream URL.".into(),
-    }
-}
-
 fn loop_page(target: &Target, upstream: Option<&str>) -> Page {
     let headline = match upstream {
         Some(u) => format!("Target \"{}\" sends requests to {u}, which is Roundabout itself.", target.name),
@@ -271,6 +344,16 @@ fn loop_page(target: &Target, upstream: Option<&str>) -> Page {
         headline,
         lines: vec![],
         hint: "Point the Upstream at your dev server's own port, not at a Roundabout Listener.".into(),
+    }
+}
+
+fn connect_page() -> Page {
+    Page {
+        status: StatusCode::METHOD_NOT_ALLOWED,
+        headline: "CONNECT is not supported: Roundabout is a reverse proxy for your dev servers, not a forward proxy."
+            .into(),
+        lines: vec![],
+        hint: "Address your dev server through a Listener instead, e.g. http://app.localhost:8800/.".into(),
     }
 }
 

@@ -2,9 +2,13 @@
 
 use schemars::JsonSchema;
 use serde::Serialize;
+use tokio::time::Instant;
 
-use crate::event::ListenerState;
+use crate::event::{HealthState, ListenerState, now_ms};
+use crate::health::View;
 use crate::mux::Mux;
+use crate::target::Target;
+use crate::upstream::Upstream;
 
 /// Everything the app's sidebar and tables show.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -46,6 +50,8 @@ pub struct TargetStatus {
     pub matcher: String,
     /// True for the built-in demo (not in the config file).
     pub builtin: bool,
+    /// Its balancing strategy, e.g. `round_robin`.
+    pub strategy: String,
     /// Upstreams in config order.
     pub upstreams: Vec<UpstreamStatus>,
 }
@@ -60,13 +66,20 @@ pub struct UpstreamStatus {
     pub label: String,
     /// Whether it takes requests.
     pub enabled: bool,
+    /// Its weight under weighted round-robin.
+    pub weight: u32,
+    /// Healthy, failing, unhealthy (until when), on probation, disabled or draining.
+    pub health: HealthState,
+    /// In-flight requests plus open upgraded connections (what a disabled Upstream is still draining).
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub open_connections: u64,
     /// Responses received.
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub requests: u64,
     /// Attempts that failed before a response.
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub failures: u64,
-    /// Requests waiting for a response head.
+    /// Requests waiting for a response head or still streaming its body.
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub in_flight: u64,
     /// Most recent status.
@@ -80,12 +93,14 @@ pub struct UpstreamStatus {
 
 /// The Targets part of [`Status`], read from a routing snapshot.
 pub fn targets(mux: &Mux) -> Vec<TargetStatus> {
+    let now = Instant::now();
     mux.targets()
         .iter()
         .map(|t| TargetStatus {
             name: t.name.to_string(),
             matcher: t.matcher.describe(),
             builtin: t.builtin,
+            strategy: t.balancer.strategy().as_str().to_owned(),
             upstreams: t
                 .upstreams
                 .iter()
@@ -95,6 +110,9 @@ pub fn targets(mux: &Mux) -> Vec<TargetStatus> {
                         url: u.url.to_string(),
                         label: u.label.to_string(),
                         enabled: u.enabled,
+                        weight: u.weight,
+                        health: health_state(t, u, now),
+                        open_connections: s.open(),
                         requests: s.requests,
                         failures: s.failures,
                         in_flight: s.in_flight,
@@ -106,4 +124,27 @@ pub fn targets(mux: &Mux) -> Vec<TargetStatus> {
                 .collect(),
         })
         .collect()
+}
+
+/// The health `upstream` of `target` is in at `now`, as status, events and error pages report it.
+pub fn health_state(target: &Target, upstream: &Upstream, now: Instant) -> HealthState {
+    let open = upstream.stats.open();
+    if !upstream.enabled {
+        return if open > 0 { HealthState::Draining { open } } else { HealthState::Disabled };
+    }
+    let threshold = match (target.policy.failures, target.check_policy()) {
+        (0, Some(active)) => active.failures,
+        (passive, _) => passive,
+    };
+    match upstream.stats.health.view(now) {
+        View::Healthy { failures } if failures > 0 && threshold > 0 => {
+            HealthState::Failing { failures: failures.min(threshold), threshold }
+        }
+        View::Healthy { .. } => HealthState::Healthy,
+        View::Probation => HealthState::Probation,
+        View::Unhealthy { failures, retry_in } => {
+            let retry_in_ms = u64::try_from(retry_in.as_millis()).unwrap_or(u64::MAX);
+            HealthState::Unhealthy { failures, retry_at_ms: now_ms().saturating_add(retry_in_ms), retry_in_ms }
+        }
+    }
 }

@@ -4,8 +4,11 @@
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 
-/// Joins the client's and the Upstream's upgraded connections. Runs in its own task.
-pub async fn tunnel(client: OnUpgrade, upstream: OnUpgrade, label: std::sync::Arc<str>) {
+use crate::upstream::OpenTunnel;
+
+/// Joins the client's and the Upstream's upgraded connections. Runs in its own task; `open` keeps the tunnel counted
+/// in the Upstream's open connections until it ends (so a disabled Upstream shows as draining).
+pub async fn tunnel(client: OnUpgrade, upstream: OnUpgrade, label: std::sync::Arc<str>, open: OpenTunnel) {
     let (client, upstream) = tokio::join!(client, upstream);
     match (client, upstream) {
         (Ok(client), Ok(upstream)) => {
@@ -17,4 +20,5 @@ pub async fn tunnel(client: OnUpgrade, upstream: OnUpgrade, label: std::sync::Ar
         }
         (Err(e), _) | (_, Err(e)) => tracing::debug!(upstream = %label, "upgrade failed: {e}"),
     }
+    drop(open);
 }

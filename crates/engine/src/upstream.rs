@@ -7,11 +7,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
+use crate::health::Health;
 use crate::upstream_url::UpstreamUrl;
 
-/// Counters of one Upstream, updated lock-free from the request path.
+/// Counters and health of one Upstream, updated lock-free from the request path.
 #[derive(Debug, Default)]
 pub struct UpstreamStats {
+    /// Passive and active health; kept across reloads with the counters.
+    pub health: Health,
     /// Responses received from this Upstream.
     requests: AtomicU64,
     /// Attempts that failed before a response (refused, reset, timed out).
@@ -20,8 +23,10 @@ pub struct UpstreamStats {
     last_status: AtomicU64,
     /// Latency of the most recent response in microseconds.
     last_latency_us: AtomicU64,
-    /// Requests sent and not yet answered (head not received).
+    /// Requests sent and not finished: waiting for the response head or still streaming the body.
     in_flight: AtomicU64,
+    /// Upgraded connections (WebSocket, HMR) still open.
+    tunnels: AtomicU64,
 }
 
 /// A consistent-enough copy of the counters for status and the UI.
@@ -35,8 +40,17 @@ pub struct StatsSnapshot {
     pub last_status: Option<u16>,
     /// Most recent latency, if any.
     pub last_latency_us: Option<u64>,
-    /// Requests waiting for a response head.
+    /// Requests waiting for a response head or still streaming its body.
     pub in_flight: u64,
+    /// Upgraded connections still open.
+    pub tunnels: u64,
+}
+
+impl StatsSnapshot {
+    /// What a draining Upstream still has open: in-flight requests plus upgraded connections.
+    pub fn open(&self) -> u64 {
+        self.in_flight + self.tunnels
+    }
 }
 
 impl UpstreamStats {
@@ -44,6 +58,18 @@ impl UpstreamStats {
     pub fn begin(self: &Arc<Self>) -> InFlight {
         self.in_flight.fetch_add(1, Relaxed);
         InFlight(Arc::clone(self))
+    }
+
+    /// Marks an upgraded connection as open; the guard closes it. Held by the tunnel task, so a disabled
+    /// Upstream shows as draining until its WebSockets end.
+    pub fn begin_tunnel(self: &Arc<Self>) -> OpenTunnel {
+        self.tunnels.fetch_add(1, Relaxed);
+        OpenTunnel(Arc::clone(self))
+    }
+
+    /// In-flight requests plus open tunnels, for least-connections balancing.
+    pub fn open(&self) -> u64 {
+        self.in_flight.load(Relaxed) + self.tunnels.load(Relaxed)
     }
 
     /// Records a response head.
@@ -68,17 +94,28 @@ impl UpstreamStats {
             last_status: u16::try_from(status).ok().filter(|s| *s != 0),
             last_latency_us: (requests > 0).then(|| self.last_latency_us.load(Relaxed)),
             in_flight: self.in_flight.load(Relaxed),
+            tunnels: self.tunnels.load(Relaxed),
         }
     }
 }
 
-/// Decrements the in-flight count when dropped.
+/// Decrements the in-flight count when dropped (at the end of the response body).
 #[derive(Debug)]
 pub struct InFlight(Arc<UpstreamStats>);
 
 impl Drop for InFlight {
     fn drop(&mut self) {
         self.0.in_flight.fetch_sub(1, Relaxed);
+    }
+}
+
+/// Decrements the open-tunnel count when dropped.
+#[derive(Debug)]
+pub struct OpenTunnel(Arc<UpstreamStats>);
+
+impl Drop for OpenTunnel {
+    fn drop(&mut self) {
+        self.0.tunnels.fetch_sub(1, Relaxed);
     }
 }
 
@@ -93,6 +130,8 @@ pub struct Upstream {
     pub label: Arc<str>,
     /// False when the user disabled it: listed, but sent nothing.
     pub enabled: bool,
+    /// Share for weighted round-robin (1 unless configured).
+    pub weight: u32,
     /// True when this URL points at one of Roundabout's own Listeners, which would loop forever.
     pub loops_back: bool,
     /// Live counters.
@@ -111,6 +150,9 @@ mod tests {
         assert_eq!(stats.snapshot().in_flight, 1);
         stats.record_response(204, Duration::from_micros(1500));
         drop(guard);
+        let tunnel = stats.begin_tunnel();
+        assert_eq!((stats.open(), stats.snapshot().tunnels), (1, 1));
+        drop(tunnel);
         stats.record_failure();
         let s = stats.snapshot();
         assert_eq!(

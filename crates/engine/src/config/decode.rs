@@ -6,8 +6,7 @@ use std::collections::{BTreeMap, HashSet};
 use serde_json::{Map, Value};
 
 use super::{
-    CONFIG_VERSION, Config, ConfigIssue, ConfigIssues, ListenerConfig, MatchConfig, Strategy, TargetConfig,
-    UpstreamConfig,
+    CONFIG_VERSION, Config, ConfigIssue, ConfigIssues, ListenerConfig, MatchConfig, TargetConfig, UpstreamConfig,
 };
 use crate::bind::BindAddress;
 use crate::matcher::HostPattern;
@@ -173,7 +172,7 @@ impl Decoder {
         let mut names = HashSet::new();
         for (i, item) in self.list(map, "", "targets").iter().enumerate() {
             let path = format!("targets[{i}]");
-            let known = ["name", "match", "upstreams", "strategy", "preserve_host"];
+            let known = ["name", "match", "upstreams", "strategy", "health", "preserve_host"];
             let Some(obj) = self.object(item, &path, &known) else { continue };
             let name = self.required_string(obj, &path, "name").unwrap_or_default();
             if obj.contains_key("name") && name.trim().is_empty() {
@@ -183,18 +182,10 @@ impl Decoder {
             }
             let matcher = obj.get("match").map(|m| self.matcher(m, &child(&path, "match"))).unwrap_or_default();
             let upstreams = self.upstreams(obj, &path);
-            let strategy = match self.string(obj, &path, "strategy").as_deref() {
-                None | Some("round_robin") => Strategy::RoundRobin,
-                Some(other) => {
-                    self.issue(
-                        &child(&path, "strategy"),
-                        format!("strategy \"{other}\" is not supported; use round_robin"),
-                    );
-                    Strategy::RoundRobin
-                }
-            };
+            let strategy = self.strategy(obj, &path);
+            let health = obj.get("health").map(|h| self.health(h, &child(&path, "health"))).unwrap_or_default();
             let preserve_host = self.boolean(obj, &path, "preserve_host", true);
-            out.push(TargetConfig { name, matcher, upstreams, strategy, preserve_host });
+            out.push(TargetConfig { name, matcher, upstreams, strategy, health, preserve_host });
         }
         out
     }
@@ -278,14 +269,15 @@ impl Decoder {
         let mut out = Vec::new();
         for (i, item) in self.list(obj, path, "upstreams").iter().enumerate() {
             let at = format!("{path}.upstreams[{i}]");
-            let Some(u) = self.object(item, &at, &["url", "enabled"]) else { continue };
+            let Some(u) = self.object(item, &at, &["url", "enabled", "weight"]) else { continue };
             let url = self.required_string(u, &at, "url");
             let enabled = self.boolean(u, &at, "enabled", true);
+            let weight = self.whole(u, &at, "weight", 1, 1..=100, "");
             let Some(url) = url else { continue };
             if let Err(e) = UpstreamUrl::parse(&url) {
                 self.issue(&child(&at, "url"), e);
             }
-            out.push(UpstreamConfig { url, enabled });
+            out.push(UpstreamConfig { url, enabled, weight: u32::try_from(weight).unwrap_or(1) });
         }
         out
     }
@@ -308,6 +300,9 @@ fn close(known: &str, typed: &str) -> bool {
     }
     prev[b.len()] <= 2
 }
+
+#[path = "decode_health.rs"]
+mod health;
 
 #[cfg(test)]
 #[path = "decode_tests.rs"]

@@ -1,6 +1,7 @@
 use serde_json::json;
 
 use super::*;
+use crate::config::{HealthConfig, Strategy};
 
 fn issues(v: &Value) -> Vec<String> {
     decode(v).unwrap_err().iter().map(ToString::to_string).collect()
@@ -95,4 +96,55 @@ fn typed_configs_validate_with_the_same_rules() {
     assert!(c.validate().is_ok());
     c.listeners[0].bind = "x".into();
     assert!(c.validate().unwrap_err().to_string().starts_with("listeners[0].bind:"));
+}
+
+#[test]
+fn strategies_weights_and_health_settings_decode_and_round_trip() {
+    let v = json!({"version": 1, "targets": [
+        { "name": "api", "strategy": "weighted_round_robin",
+          "upstreams": [ { "url": "http://localhost:3001", "weight": 5 }, { "url": "http://localhost:3002" } ],
+          "health": { "passive": { "failures": 2, "cool_down_ms": 200, "fail_statuses": [502, 503] },
+                      "active": { "path": "/health", "interval_ms": 100 } } },
+        { "name": "plain", "upstreams": [ { "url": "http://localhost:3003" } ] }
+    ]});
+    let config = decode(&v).unwrap();
+    let api = &config.targets[0];
+    assert_eq!((api.strategy, api.upstreams[0].weight, api.upstreams[1].weight), (Strategy::WeightedRoundRobin, 5, 1));
+    assert_eq!((api.health.passive.failures, api.health.passive.cool_down_ms), (2, 200));
+    assert_eq!(api.health.passive.fail_statuses, [502, 503]);
+    let active = api.health.active.as_ref().unwrap();
+    assert_eq!((active.path.as_str(), active.interval_ms, active.expect_status), ("/health", 100, 200));
+    let plain = &config.targets[1];
+    assert_eq!(plain.health, HealthConfig::default(), "passive checks on, active off, by default");
+    assert!(plain.health.passive.enabled && plain.health.active.is_none());
+    assert!(!config.to_json().contains("\"health\": {}"), "defaults are left out of the file");
+    assert_eq!(Config::from_json(&config.to_json()).unwrap(), config);
+    for s in Strategy::ALL {
+        let v = json!({"version": 1, "targets": [{"name": "t", "strategy": s.as_str()}]});
+        assert_eq!(decode(&v).unwrap().targets[0].strategy, s);
+    }
+}
+
+#[test]
+fn bad_health_settings_are_reported_with_their_paths() {
+    let v = json!({"version": 1, "targets": [
+        { "name": "t", "strategy": "fastest", "upstreams": [ { "url": "http://h", "weight": 0 } ],
+          "health": { "pasive": {}, "active": { "path": "health", "interval_ms": "5s", "expect_status": 700 } } },
+        { "name": "u", "health": { "passive": { "failures": 0, "fail_statuses": [404] } } }
+    ]});
+    let found = issues(&v);
+    let expect = [
+        "targets[0].upstreams[0].weight: 0 is out of range; use a whole number from 1 to 100",
+        "targets[0].strategy: strategy \"fastest\" is not supported; use one of round_robin, weighted_round_robin",
+        "targets[0].health.pasive: unknown field \"pasive\"; did you mean \"passive\"?",
+        "targets[0].health.active.path: \"path\" must start with \"/\"",
+        "targets[0].health.active.interval_ms: expected a whole number, found a string",
+        "targets[0].health.active.expect_status: 700 is out of range",
+        "targets[1].health.passive.failures: 0 is out of range; use a whole number from 1 to 1000",
+        "targets[1].health.passive.fail_statuses[0]: 404 is not a server error status",
+    ];
+    for e in expect {
+        assert!(found.iter().any(|f| f.starts_with(e)), "missing {e:?} in {found:#?}");
+    }
+    assert_eq!(found.len(), expect.len(), "{found:#?}");
 }

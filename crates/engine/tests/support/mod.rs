@@ -14,8 +14,9 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use roundabout_engine::event::RequestEvent;
-use roundabout_engine::{Config, Engine, EngineHandle, EngineOptions, Event, EventStream, Received};
+use roundabout_engine::event::{HealthEvent, RequestEvent};
+use roundabout_engine::status::UpstreamStatus;
+use roundabout_engine::{Config, Engine, EngineHandle, EngineOptions, Event, EventStream, HealthState, Received};
 use serde_json::{Value, json};
 
 // Re-exported for convenience; each test crate uses some of them.
@@ -97,6 +98,42 @@ impl TestEngine {
         let u = t.upstreams.iter().find(|u| u.url == url).expect("upstream in status");
         (u.requests, u.failures)
     }
+
+    /// The status of one Upstream (by Target name and URL).
+    pub async fn upstream(&self, target: &str, url: &str) -> UpstreamStatus {
+        let status = self.handle.status().await;
+        let t = status.targets.iter().find(|t| t.name == target).expect("target in status");
+        t.upstreams.iter().find(|u| u.url == url).expect("upstream in status").clone()
+    }
+
+    /// The health of one Upstream right now.
+    pub async fn health(&self, target: &str, url: &str) -> HealthState {
+        self.upstream(target, url).await.health
+    }
+
+    /// Polls until the Upstream's health satisfies `want`, failing the test after [`PATIENCE`].
+    pub async fn wait_health(&self, target: &str, url: &str, want: impl Fn(&HealthState) -> bool) {
+        eventually(|| async { want(&self.health(target, url).await) }, PATIENCE).await;
+    }
+}
+
+/// The next `Health` event, skipping other kinds; fails the test after [`PATIENCE`].
+pub async fn next_health(events: &mut EventStream) -> HealthEvent {
+    let found = tokio::time::timeout(PATIENCE, async {
+        loop {
+            match events.recv().await {
+                Some(Received::Event(event)) => {
+                    if let Event::Health(h) = &*event {
+                        return h.clone();
+                    }
+                }
+                Some(Received::Missed(n)) => panic!("the test subscriber missed {n} events"),
+                None => panic!("the engine's event bus closed"),
+            }
+        }
+    })
+    .await;
+    found.expect("a health event within the deadline")
 }
 
 /// The first bound address of the `index`th Listener, if it runs.

@@ -59,6 +59,22 @@ pub(super) fn accept_websocket(req: &mut Request<Incoming>) -> Response<Response
     r
 }
 
+/// Reads one request head, logs it and closes the socket without answering.
+pub(super) async fn hang_up(mut stream: TcpStream, log: &Mutex<Vec<LoggedRequest>>) {
+    let mut head = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+    }
+    let text = String::from_utf8_lossy(&head);
+    let mut words = text.split_whitespace();
+    let (method, path) = (words.next().unwrap_or("").to_owned(), words.next().unwrap_or("").to_owned());
+    log.lock().unwrap().push(LoggedRequest { method, path, headers: HeaderMap::new() });
+}
+
 /// Reads one request head (bodies are not supported), answers, and closes the socket without `Connection: close`.
 pub(super) async fn serve_raw_once(mut stream: TcpStream, name: &str, log: &Mutex<Vec<LoggedRequest>>) {
     let mut head = Vec::new();

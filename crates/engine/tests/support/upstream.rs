@@ -24,7 +24,7 @@ use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 
 use super::pattern::{PatternBody, PatternCheck};
-use super::replies::{accept_websocket, held_body, serve_raw_once};
+use super::replies::{accept_websocket, hang_up, held_body, serve_raw_once};
 
 /// The body type every test upstream answers with.
 pub(super) type ResponseBody = UnsyncBoxBody<Bytes, Infallible>;
@@ -71,6 +71,8 @@ enum Mode {
     WebSocket,
     /// Raw TCP: one fixed response per connection without `Connection: close`, then the socket is closed.
     CloseSilently,
+    /// Raw TCP: reads the request head, then closes the connection without answering.
+    HangUp,
 }
 
 /// One request as the upstream saw its head (logged on arrival, before the body is read).
@@ -196,6 +198,12 @@ impl TestUpstream {
         self
     }
 
+    /// Reads each request head and closes the connection without a response byte (a crashing dev server).
+    pub fn hang_up(mut self) -> Self {
+        self.mode = Mode::HangUp;
+        self
+    }
+
     /// Binds and starts serving.
     pub async fn start(self) -> RunningUpstream {
         let ip = if self.ipv6 { Ipv6Addr::LOCALHOST.into() } else { Ipv4Addr::LOCALHOST.into() };
@@ -298,6 +306,10 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch
 async fn serve_connection(stream: TcpStream, shared: Arc<Shared>) {
     if matches!(shared.upstream.mode, Mode::CloseSilently) {
         serve_raw_once(stream, &shared.upstream.name, &shared.log).await;
+        return;
+    }
+    if matches!(shared.upstream.mode, Mode::HangUp) {
+        hang_up(stream, &shared.log).await;
         return;
     }
     let served = Arc::new(AtomicUsize::new(0));
