@@ -221,6 +221,130 @@ describe("live log and distribution", () => {
     }));
 });
 
+describe("upstream health and balancing", () => {
+  const four = () => web(["http://127.0.0.1:3001", "http://127.0.0.1:3002", "http://127.0.0.1:3003", "http://127.0.0.1:3004"]);
+  const badge = (page, url) => page.getByRole("row", { name: `Upstream ${url}` }).getByTestId("health");
+  const cell = (page, url, cls) => page.getByRole("row", { name: `Upstream ${url}` }).locator(`td.${cls}`);
+
+  it("shows each upstream's health as text, with a cool-down counting down and open connections", () =>
+    withApp({ config: four() }, async (page) => {
+      await page.evaluate(() => {
+        const mock = window.__roundabout;
+        mock.setHealth("web", "127.0.0.1:3002", { state: "failing", failures: 2, threshold: 3 });
+        mock.setHealth("web", "127.0.0.1:3003", { state: "unhealthy", failures: 3, retry_at_ms: Date.now() + 4500, retry_in_ms: 4500 });
+        mock.setHealth("web", "127.0.0.1:3004", { state: "draining", open: 2 }, 2);
+        mock.flush();
+      });
+      await eventually(async () => assert.equal(await badge(page, "http://127.0.0.1:3002").innerText(), "failing 2/3"));
+      assert.equal(await badge(page, "http://127.0.0.1:3001").innerText(), "healthy");
+      assert.equal(await badge(page, "http://127.0.0.1:3004").innerText(), "draining · 2 open");
+      assert.equal(await cell(page, "http://127.0.0.1:3004", "open").innerText(), "2");
+      assert.equal(await cell(page, "http://127.0.0.1:3001", "open").innerText(), "0");
+
+      const cooling = badge(page, "http://127.0.0.1:3003");
+      const left = async () => {
+        const m = /^unhealthy · retry in (\d+)s$/.exec(await cooling.innerText());
+        assert.ok(m, `unexpected badge ${await cooling.innerText()}`);
+        return Number(m[1]);
+      };
+      const first = await left();
+      assert.ok(first >= 4 && first <= 5, `countdown starts at ${first}`);
+      await eventually(async () => assert.ok((await left()) <= first - 2, "the countdown ticks"), 4000);
+      await eventually(async () => assert.equal(await cooling.innerText(), "unhealthy · retry due"), 5000);
+
+      await page.evaluate(() => {
+        const mock = window.__roundabout;
+        mock.setHealth("web", "127.0.0.1:3001", { state: "probation" });
+        mock.setHealth("web", "127.0.0.1:3002", { state: "disabled" });
+        mock.flush();
+      });
+      await eventually(async () => assert.equal(await badge(page, "http://127.0.0.1:3001").innerText(), "probation"));
+      assert.equal(await badge(page, "http://127.0.0.1:3002").innerText(), "disabled");
+      assert.match(await page.getByRole("columnheader", { name: "Health" }).innerText(), /Health/);
+    }));
+
+  it("shows health events in the live log as text rows", () =>
+    withApp({ config: web() }, async (page) => {
+      const at = Date.now();
+      await pushRequests(page, [{ target: "web", upstream: "127.0.0.1:3001", path: "/ok", at_ms: at }], {
+        events: [
+          { type: "health", at_ms: at + 1, target: "web", upstream: "127.0.0.1:3002", url: "http://127.0.0.1:3002",
+            health: { state: "unhealthy", failures: 3, retry_at_ms: at + 10_001, retry_in_ms: 10_000 }, reason: "connection refused" },
+          { type: "health", at_ms: at + 2, target: "web", upstream: "127.0.0.1:3003", url: "http://127.0.0.1:3003",
+            health: { state: "failing", failures: 1, threshold: 3 }, reason: "<img src=x onerror=alert(1)>" },
+        ],
+      });
+      const rows = page.locator(".log tbody tr");
+      await eventually(async () => assert.equal(await rows.count(), 3));
+      const health = page.locator('.log tbody tr[data-kind="health"]');
+      assert.equal(await health.count(), 2);
+      assert.match(await health.filter({ hasText: "3002" }).innerText(),
+        /127\.0\.0\.1:3002 unhealthy after 3 failures \(connection refused\); retry in 10s/);
+      assert.match(await health.filter({ hasText: "3003" }).innerText(), /failing 1\/3 \(<img src=x onerror=alert\(1\)>\)/);
+      assert.equal(await page.locator(".log img").count(), 0, "no element was created from event data");
+      // A status filter shows requests only; an upstream filter keeps that upstream's health rows.
+      await page.getByRole("group", { name: "Filter by status" }).getByRole("button", { name: "2xx", exact: true }).click();
+      await eventually(async () => assert.equal(await rows.count(), 1));
+    }));
+
+  it("saves a strategy change and edits weights inline with the engine's message", () =>
+    withApp({ config: web() }, async (page) => {
+      assert.equal(await page.getByLabel("Weight of upstream 1").count(), 0, "no weights under round robin");
+      await page.getByLabel("Strategy").selectOption("weighted_round_robin");
+      await eventually(async () => assert.equal((await lastSaved(page)).targets[0].strategy, "weighted_round_robin"));
+      const weight = page.getByLabel("Weight of upstream 2");
+      await weight.waitFor();
+      assert.equal(await weight.inputValue(), "1");
+
+      await weight.fill("0");
+      await weight.press("Enter");
+      await page.getByText("0 is out of range; use a whole number from 1 to 100").waitFor();
+      assert.equal(await weight.getAttribute("aria-invalid"), "true");
+      assert.equal((await saved(page)).length, 1, "an invalid weight is not saved");
+
+      await weight.fill("5");
+      await weight.press("Enter");
+      await eventually(async () => assert.equal((await lastSaved(page)).targets[0].upstreams[1].weight, 5));
+      assert.equal(await weight.getAttribute("aria-invalid"), "false");
+
+      await page.getByLabel("Strategy").selectOption("first_available");
+      await eventually(async () => assert.equal((await lastSaved(page)).targets[0].strategy, "first_available"));
+      await eventually(async () => assert.equal(await page.getByLabel("Weight of upstream 2").count(), 0));
+    }));
+});
+
+describe("health checks", () => {
+  it("saves passive failures and active checks with path and interval, marking a bad path inline", () =>
+    withApp({ config: web() }, async (page) => {
+      const failures = page.getByLabel("Failures before unhealthy");
+      await failures.fill("5");
+      await failures.press("Enter");
+      await eventually(async () => assert.deepEqual((await lastSaved(page)).targets[0].health, { passive: { failures: 5 } }));
+
+      await page.getByLabel("Active checks", { exact: true }).check();
+      await eventually(async () => assert.equal((await lastSaved(page)).targets[0].health.active?.path, "/"));
+      const path = page.getByLabel("Check path");
+      await path.fill("health");
+      await path.press("Enter");
+      await page.getByText('"path" must start with "/"').waitFor();
+      assert.equal(await path.getAttribute("aria-invalid"), "true");
+      await path.fill("/health");
+      await path.press("Enter");
+      const interval = page.getByLabel("Interval (ms)");
+      await interval.fill("1000");
+      await interval.press("Enter");
+      await eventually(async () => {
+        const active = (await lastSaved(page)).targets[0].health.active;
+        assert.equal(active.path, "/health");
+        assert.equal(active.interval_ms, 1000);
+      });
+
+      await page.getByLabel("Active checks", { exact: true }).uncheck();
+      await eventually(async () => assert.equal((await lastSaved(page)).targets[0].health.active, undefined));
+      assert.equal(await page.getByLabel("Check path").count(), 0);
+    }));
+});
+
 describe("listeners and the config file", () => {
   const twoListeners = {
     ...web(),
@@ -314,11 +438,19 @@ describe("looks", () => {
         };
       });
       if (s % 9 === 0) batch.push({ at_ms: now - s * 1000 + 500, target: null, host: "nope.localhost", path: "/", status: 404, error: "no target matched nope.localhost", latency_us: 90 });
+      const health = s === 2
+        ? [{ type: "health", at_ms: now - s * 1000 + 800, target: "web", upstream: "127.0.0.1:3002", url: "http://127.0.0.1:3002",
+          health: { state: "unhealthy", failures: 3, retry_at_ms: now + 8000, retry_in_ms: 10_000 }, reason: "connection refused" }]
+        : [];
       if (s === 3) batch.push({ at_ms: now - s * 1000 + 700, target: "api", host: "v1.api.localhost", path: "/users", upstream: null, status: 502, error: "every upstream failed: 127.0.0.1:4000 connection refused", latency_us: 1200, failed: [{ upstream: "127.0.0.1:4000", error: "connection refused" }] });
-      await page.evaluate(({ batch, at }) => {
+      await page.evaluate(({ batch, health, at }) => {
         for (const r of batch) window.__roundabout.request(r);
+        for (const e of health) {
+          window.__roundabout.setHealth(e.target, e.upstream, e.health);
+          window.__roundabout.event(e);
+        }
         window.__roundabout.flush(at);
-      }, { batch, at: now - s * 1000 });
+      }, { batch, health, at: now - s * 1000 });
     }
   }
 

@@ -3,4 +3,4 @@
 /**
  * Balancing strategy of a Target.
  */
-export type Strategy = "round_robin";
+export type Strategy = "round_robin" | "weighted_round_robin" | "least_connections" | "random" | "first_available";

@@ -18,6 +18,10 @@ matcher: string,
  */
 builtin: boolean, 
 /**
+ * Its balancing strategy, e.g. `round_robin`.
+ */
+strategy: string, 
+/**
  * Upstreams in config order.
  */
 upstreams: Array<UpstreamStatus>, };

@@ -10,6 +10,10 @@ export type UpstreamConfig = {
  */
 url: string, 
 /**
- * When false the Upstream stays listed but receives no requests.
+ * When false the Upstream stays listed but receives no requests (in-flight ones and open WebSockets finish).
  */
-enabled?: boolean, };
+enabled?: boolean, 
+/**
+ * Share of requests under `weighted_round_robin`, 1 to 100: weight 5 gets five times weight 1's share.
+ */
+weight?: number, };

@@ -3,8 +3,8 @@
 // It validates like the engine for the cases the UI relies on; it is not the engine.
 import { mockIPC } from "@tauri-apps/api/mocks";
 import type {
-  ApiError, AppState, Config, ConfigIssue, Digest, Event, FileProblem, ListenerStatus, RequestEvent, Status,
-  TargetStatus, UpstreamStatus,
+  ApiError, AppState, Config, ConfigIssue, Digest, Event, FileProblem, HealthState, ListenerStatus, RequestEvent,
+  Status, TargetStatus, UpstreamConfig, UpstreamStatus,
 } from "../types";
 
 export type MockOptions = {
@@ -18,7 +18,7 @@ export type MockOptions = {
   ticker?: boolean;
 };
 
-type Counters = Omit<UpstreamStatus, "url" | "label" | "enabled" | "loops_back">;
+type Counters = Omit<UpstreamStatus, "url" | "label" | "enabled" | "loops_back" | "weight" | "health" | "open_connections">;
 
 const DEMO_UPSTREAMS = ["http://127.0.0.1:38801", "http://127.0.0.1:38802", "http://127.0.0.1:38803"];
 
@@ -60,12 +60,26 @@ export function validate(config: Config): ConfigIssue[] {
     if (t.match.path != null && t.match.path_prefix != null) add(`${at}.match`, `use either "path" or "path_prefix", not both`);
     for (const name of Object.keys(t.match.headers ?? {}))
       if (!/^[!#$%&'*+.^_`|~0-9a-z-]+$/i.test(name)) add(`${at}.match.headers.${name}`, `"${name}" is not a valid header name`);
+    const whole = (path: string, v: number | undefined, lo: number, hi: number, unit = "") => {
+      if (v !== undefined && !(Number.isInteger(v) && v >= lo && v <= hi))
+        add(path, `${v} is out of range; use a whole number from ${lo} to ${hi}${unit}`);
+    };
+    const passive = t.health?.passive;
+    whole(`${at}.health.passive.failures`, passive?.failures, 1, 1000);
+    whole(`${at}.health.passive.cool_down_ms`, passive?.cool_down_ms, 1, 3_600_000, " ms");
+    const active = t.health?.active;
+    if (active) {
+      if (!active.path.startsWith("/")) add(`${at}.health.active.path`, `"path" must start with "/", e.g. "/health"`);
+      whole(`${at}.health.active.interval_ms`, active.interval_ms, 50, 3_600_000, " ms");
+    }
     t.upstreams.forEach((u, j) => {
       const path = `${at}.upstreams[${j}].url`;
       const scheme = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/i.exec(u.url);
       if (!scheme) add(path, `"${u.url}" has no scheme; write it like http://${u.url}`);
       else if (!/^https?$/i.test(scheme[1])) add(path, `scheme "${scheme[1]}" is not supported; use http or https`);
       else if (!scheme[2] || scheme[2].startsWith("/")) add(path, `"${u.url}" has no host`);
+      if (u.weight !== undefined && !(Number.isInteger(u.weight) && u.weight >= 1 && u.weight <= 100))
+        add(`${at}.upstreams[${j}].weight`, `${u.weight} is out of range; use a whole number from 1 to 100`);
     });
   });
   return issues;
@@ -80,6 +94,8 @@ export class MockBackend {
   /** Every command, in order, with its arguments (channels left out). */
   calls: { cmd: string; args: unknown }[] = [];
   #counters = new Map<string, Counters>();
+  /** Health set by tests (setHealth), by Target and Upstream label; otherwise healthy, or disabled when off. */
+  #health = new Map<string, { health: HealthState; open: number }>();
   #pending: Event[] = [];
   #missed = 0;
   #channel: { id: number } | null = null;
@@ -162,7 +178,8 @@ export class MockBackend {
         name: "demo",
         matcher: "demo.localhost",
         builtin: true,
-        upstreams: DEMO_UPSTREAMS.map((url) => this.#upstream("demo", url, true)),
+        strategy: "round_robin",
+        upstreams: DEMO_UPSTREAMS.map((url) => this.#upstream("demo", { url })),
       });
     }
     for (const t of this.config.targets) {
@@ -173,7 +190,8 @@ export class MockBackend {
         name: t.name,
         matcher,
         builtin: false,
-        upstreams: t.upstreams.map((u) => this.#upstream(t.name, u.url, u.enabled !== false)),
+        strategy: t.strategy ?? "round_robin",
+        upstreams: t.upstreams.map((u) => this.#upstream(t.name, u)),
       });
     }
     return { listeners, targets };
@@ -207,6 +225,12 @@ export class MockBackend {
     this.#pending.push(e);
   }
 
+  /** Sets an Upstream's reported health (and open connections) until set again; `null` goes back to the default. */
+  setHealth(target: string, label: string, health: HealthState | null, open = 0): void {
+    if (health) this.#health.set(`${target}\u0000${label}`, { health, open });
+    else this.#health.delete(`${target}\u0000${label}`);
+  }
+
   miss(n: number): void {
     this.#missed += n;
   }
@@ -230,14 +254,22 @@ export class MockBackend {
     return digest;
   }
 
-  #upstream(target: string, url: string, enabled: boolean): UpstreamStatus {
+  #upstream(target: string, u: UpstreamConfig): UpstreamStatus {
+    const url = u.url;
+    const enabled = u.enabled !== false;
     const key = `${target}\u0000${url}`;
     let c = this.#counters.get(key);
     if (!c) {
       c = { requests: 0, failures: 0, in_flight: 0, last_status: null, last_latency_us: null };
       this.#counters.set(key, c);
     }
-    return { url, label: labelOf(url), enabled, loops_back: false, ...c };
+    const label = labelOf(url);
+    const set = this.#health.get(`${target}\u0000${label}`);
+    const health: HealthState = set?.health ?? (enabled ? { state: "healthy" } : { state: "disabled" });
+    return {
+      url, label, enabled, loops_back: false, weight: u.weight ?? 1, health,
+      open_connections: set?.open ?? c.in_flight, ...c,
+    };
   }
 
   #find(target: string, label: string): Counters | undefined {
@@ -246,7 +278,7 @@ export class MockBackend {
       : (this.config.targets.find((t) => t.name === target)?.upstreams.map((u) => u.url) ?? []);
     const url = urls.find((u) => labelOf(u) === label);
     if (!url) return undefined;
-    this.#upstream(target, url, true);
+    this.#upstream(target, { url });
     return this.#counters.get(`${target}\u0000${url}`);
   }
 }

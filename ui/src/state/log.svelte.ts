@@ -1,11 +1,15 @@
 // The live log: at most MAX_ROWS rows, newest first, with filters and pause. Rows hold request data as plain
 // strings; components interpolate them as text only.
-import type { Event, FailedAttempt } from "../types";
+import type { Event, FailedAttempt, HealthState } from "../types";
 import { statusClass, type StatusClass } from "./format";
+import { healthLine } from "./health";
 
 export const MAX_ROWS = 1000;
 
-export type LogRow = {
+export type LogRow = RequestRow | HealthRow;
+
+export type RequestRow = {
+  kind: "request";
   id: number;
   atMs: number;
   method: string;
@@ -19,6 +23,17 @@ export type LogRow = {
   error: string | null;
   failed: FailedAttempt[];
   klass: Exclude<StatusClass, "errors">;
+};
+
+/** A change in an Upstream's health, shown as one line of text. */
+export type HealthRow = {
+  kind: "health";
+  id: number;
+  atMs: number;
+  target: string;
+  upstream: string;
+  state: HealthState["state"];
+  text: string;
 };
 
 export type LogFilter = { target: string; upstream: string; status: StatusClass | "" };
@@ -44,8 +59,16 @@ class LogStore {
     this.missed += missed;
     const fresh: LogRow[] = [];
     for (const e of events) {
+      if (e.type === "health") {
+        fresh.push({
+          kind: "health", id: this.#nextId++, atMs: e.at_ms, target: e.target, upstream: e.upstream,
+          state: e.health.state, text: healthLine(e),
+        });
+        continue;
+      }
       if (e.type !== "request") continue;
       fresh.push({
+        kind: "request",
         id: this.#nextId++,
         atMs: e.at_ms,
         method: e.method,
@@ -83,6 +106,7 @@ class LogStore {
   #accepts(r: LogRow): boolean {
     const f = this.filter;
     if (f.target && r.target !== f.target) return false;
+    if (r.kind === "health") return !(f.upstream && r.upstream !== f.upstream) && !f.status;
     if (f.upstream && r.upstream !== f.upstream && !r.failed.some((a) => a.upstream === f.upstream)) return false;
     if (f.status === "errors") return r.error !== null;
     if (f.status && r.klass !== f.status) return false;
