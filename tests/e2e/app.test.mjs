@@ -166,10 +166,11 @@ describe("Roundabout desktop app", () => {
     // counters and the distribution above a taller log (the splitter's own keys), nothing cut in half. Done before
     // the requests below, so the page has long been repainted with it when the picture is taken.
     const splitter = await s.find('[role="separator"][aria-label="Resize the live log"]');
-    await splitter.sendKeys(Key.ArrowUp.repeat(4));
+    await splitter.sendKeys(Key.ArrowUp.repeat(3));
     await s.execute(`
-      const main = document.querySelector("main"), card = document.querySelector('section[aria-labelledby="up-h"]');
-      main.scrollTop = card.offsetTop - main.offsetTop - 10;
+      // Bottom of the Distribution at the bottom of the pane, so it is whole whatever the editor above it holds.
+      const main = document.querySelector("main"), dist = document.querySelector('section[aria-labelledby="dist-h"]');
+      main.scrollTop += dist.getBoundingClientRect().bottom - main.getBoundingClientRect().bottom + 12;
       document.activeElement?.blur();
     `);
     // A fuller log and distribution for the picture; the counts checked above are done with.
