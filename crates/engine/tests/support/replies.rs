@@ -61,27 +61,27 @@ pub(super) fn accept_websocket(req: &mut Request<Incoming>) -> Response<Response
 
 /// Reads one request head, logs it and closes the socket without answering.
 pub(super) async fn hang_up(mut stream: TcpStream, log: &Mutex<Vec<LoggedRequest>>) {
-    let mut head = Vec::new();
-    let mut buf = [0u8; 4096];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-        match stream.read(&mut buf).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => head.extend_from_slice(&buf[..n]),
-        }
-    }
-    let text = String::from_utf8_lossy(&head);
-    let mut words = text.split_whitespace();
-    let (method, path) = (words.next().unwrap_or("").to_owned(), words.next().unwrap_or("").to_owned());
-    log.lock().unwrap().push(LoggedRequest { method, path, headers: HeaderMap::new() });
+    read_and_log_head(&mut stream, log).await;
 }
 
 /// Reads one request head (bodies are not supported), answers, and closes the socket without `Connection: close`.
 pub(super) async fn serve_raw_once(mut stream: TcpStream, name: &str, log: &Mutex<Vec<LoggedRequest>>) {
+    if !read_and_log_head(&mut stream, log).await {
+        return;
+    }
+    let body = name;
+    let response = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\nx-upstream: {body}\r\n\r\n{body}", body.len());
+    let _ = stream.write_all(response.as_bytes()).await;
+    let _ = stream.shutdown().await;
+}
+
+/// Reads a request head (no body) and logs its method and path; false when the client went away first.
+async fn read_and_log_head(stream: &mut TcpStream, log: &Mutex<Vec<LoggedRequest>>) -> bool {
     let mut head = Vec::new();
     let mut buf = [0u8; 4096];
     while !head.windows(4).any(|w| w == b"\r\n\r\n") {
         match stream.read(&mut buf).await {
-            Ok(0) | Err(_) => return,
+            Ok(0) | Err(_) => return false,
             Ok(n) => head.extend_from_slice(&buf[..n]),
         }
     }
@@ -89,8 +89,5 @@ pub(super) async fn serve_raw_once(mut stream: TcpStream, name: &str, log: &Mute
     let mut words = text.split_whitespace();
     let (method, path) = (words.next().unwrap_or("").to_owned(), words.next().unwrap_or("").to_owned());
     log.lock().unwrap().push(LoggedRequest { method, path, headers: HeaderMap::new() });
-    let body = name;
-    let response = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\nx-upstream: {body}\r\n\r\n{body}", body.len());
-    let _ = stream.write_all(response.as_bytes()).await;
-    let _ = stream.shutdown().await;
+    true
 }
