@@ -9,7 +9,7 @@ use roundabout_engine::{Config, Engine, EngineOptions};
 use crate::print::{self, Printer};
 
 /// Runs the demo until Ctrl-C.
-pub async fn run(bind: &str, json: bool) -> ExitCode {
+pub async fn run(bind: &str, printer: Printer) -> ExitCode {
     let config = Config {
         demo: true,
         listeners: vec![ListenerConfig { name: Some("demo".into()), bind: bind.into(), enabled: true }],
@@ -29,5 +29,5 @@ pub async fn run(bind: &str, json: bool) -> ExitCode {
         "Demo: open http://{DEMO_HOST}:{port} and reload; each request goes to the next of three demo upstreams.\n\
          Nothing is saved. Ctrl-C stops."
     ));
-    crate::serve::print_until_interrupted(&handle, &Printer::new(json)).await
+    crate::serve::print_until_interrupted(&handle, &printer).await
 }

@@ -12,6 +12,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use roundabout_engine::ConfigStore;
 
+use crate::print::Printer;
+
 /// Roundabout routes *.localhost names to your local dev servers, round-robin over their upstreams.
 #[derive(Debug, Parser)]
 #[command(name = "roundabout", version, about, propagate_version = true)]
@@ -30,6 +32,9 @@ enum Command {
         /// Print one JSON object per line instead of text.
         #[arg(long)]
         json: bool,
+        /// Leave out the line per request; Listener, health and config changes are still printed.
+        #[arg(long, short)]
+        quiet: bool,
     },
     /// Validate the config file and list every problem with where it is and how to fix it.
     Check {
@@ -45,6 +50,9 @@ enum Command {
         /// Print one JSON object per line instead of text.
         #[arg(long)]
         json: bool,
+        /// Leave out the line per request; Listener and health changes are still printed.
+        #[arg(long, short)]
+        quiet: bool,
     },
     /// Print where the config file lives.
     ConfigPath,
@@ -60,18 +68,20 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match runtime() {
         Ok(rt) => rt,
         Err(e) => {
             print::err(&format!("error: cannot start the async runtime: {e}"));
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(async {
+    // Everything runs as a task on the workers: the event printer then shares their threads instead of waking the
+    // main thread once per request.
+    let work = runtime.spawn(async move {
         match cli.command {
-            Command::Serve { config, json } => serve::run(config, json).await,
+            Command::Serve { config, json, quiet } => serve::run(config, Printer::new(json, quiet)).await,
             Command::Check { config } => check::run(config).await,
-            Command::Demo { bind, json } => demo::run(&bind, json).await,
+            Command::Demo { bind, json, quiet } => demo::run(&bind, Printer::new(json, quiet)).await,
             Command::ConfigPath => match ConfigStore::default_path() {
                 Ok(path) => {
                     print::out(&path.display().to_string());
@@ -85,7 +95,8 @@ fn main() -> ExitCode {
                 ExitCode::SUCCESS
             }
         }
-    })
+    });
+    runtime.block_on(work).unwrap_or_else(|e| fail(&format!("stopped unexpectedly: {e}")))
 }
 
 /// The config file to use: `--config`, or the per-user default.
@@ -100,4 +111,15 @@ fn config_path(explicit: Option<PathBuf>) -> Result<(PathBuf, bool), String> {
 fn fail(message: &str) -> ExitCode {
     print::err(&format!("error: {message}"));
     ExitCode::FAILURE
+}
+
+/// The async runtime: one thread per CPU this process may use. On a single CPU (e.g. `taskset -c 0`) a
+/// current-thread runtime does the same work without the cross-thread scheduling machinery.
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    if cpus == 1 {
+        tokio::runtime::Builder::new_current_thread().enable_all().build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread().worker_threads(cpus).enable_all().build()
+    }
 }

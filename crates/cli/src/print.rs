@@ -13,44 +13,87 @@ use roundabout_engine::{Event, HealthEvent, HealthState, ListenerState, Received
 pub struct Printer {
     json: bool,
     color: bool,
+    quiet: bool,
+}
+
+/// Lines gathered for one write: under load the log goes out in one `write` per batch, not one per request.
+#[derive(Default)]
+pub struct Lines {
+    out: String,
+    err: String,
+}
+
+impl Lines {
+    /// True when the batch is big enough to write now.
+    pub fn full(&self) -> bool {
+        self.out.len() + self.err.len() >= 64 * 1024
+    }
+
+    /// Writes and clears the batch; a closed pipe (`| head`) is not an error worth a panic.
+    pub fn flush(&mut self) {
+        if !self.err.is_empty() {
+            let _ = std::io::stderr().lock().write_all(self.err.as_bytes());
+            self.err.clear();
+        }
+        if !self.out.is_empty() {
+            let _ = std::io::stdout().lock().write_all(self.out.as_bytes());
+            self.out.clear();
+        }
+    }
+
+    fn out(&mut self, line: &str) {
+        self.out.push_str(line);
+        self.out.push('\n');
+    }
+
+    fn err(&mut self, line: &str) {
+        self.err.push_str(line);
+        self.err.push('\n');
+    }
 }
 
 impl Printer {
-    /// A printer; colour only when stdout is a terminal and `NO_COLOR` is unset.
-    pub fn new(json: bool) -> Self {
+    /// A printer; colour only when stdout is a terminal and `NO_COLOR` is unset. A quiet one prints changes
+    /// (Listeners, health, config) but no request lines.
+    pub fn new(json: bool, quiet: bool) -> Self {
         let color = !json && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-        Printer { json, color }
+        Printer { json, color, quiet }
     }
 
-    /// Prints one received item.
-    pub fn received(&self, received: &Received) {
+    /// True when request lines are left out.
+    pub fn quiet(&self) -> bool {
+        self.quiet
+    }
+
+    /// Adds one received item to the batch.
+    pub fn received(&self, received: &Received, lines: &mut Lines) {
         match received {
-            Received::Event(event) => self.event(event),
-            Received::Missed(n) if self.json => out(&format!("{{\"type\":\"missed\",\"count\":{n}}}")),
-            Received::Missed(n) => err(&format!("({n} log lines skipped: the terminal could not keep up)")),
+            Received::Event(event) => self.event(event, lines),
+            Received::Missed(n) if self.json => lines.out(&format!("{{\"type\":\"missed\",\"count\":{n}}}")),
+            Received::Missed(n) => lines.err(&format!("({n} log lines skipped: the terminal could not keep up)")),
         }
     }
 
-    /// Prints one event.
-    pub fn event(&self, event: &Event) {
+    /// Adds one event to the batch.
+    pub fn event(&self, event: &Event, lines: &mut Lines) {
         if self.json {
             // Events are plain data; serializing cannot fail.
-            out(&serde_json::to_string(event).unwrap_or_default());
+            lines.out(&serde_json::to_string(event).unwrap_or_default());
             return;
         }
         match event {
-            Event::Request(r) => out(&self.request_line(r)),
-            Event::Health(h) => err(&health_line(h)),
-            Event::Listener(l) => listener_line(l),
+            Event::Request(r) => lines.out(&self.request_line(r)),
+            Event::Health(h) => lines.err(&health_line(h)),
+            Event::Listener(l) => lines.err(&listener_line(l)),
             Event::ConfigApplied { source, listeners, targets } => {
-                err(&format!("config applied from {source}: {listeners} listener(s), {targets} target(s)"));
+                lines.err(&format!("config applied from {source}: {listeners} listener(s), {targets} target(s)"));
             }
             Event::ConfigRejected { source, issues } => {
                 let mut text = format!("config edit in {source} rejected; still serving the last good config:");
                 for issue in issues {
                     let _ = write!(text, "\n  {issue}");
                 }
-                err(&text);
+                lines.err(&text);
             }
         }
     }
@@ -101,11 +144,11 @@ fn short_cause(error: &str) -> &str {
 }
 
 /// Tells what a Listener is doing, e.g. `listener web: running on 127.0.0.1:8800, [::1]:8800`.
-pub fn listener_line(l: &ListenerEvent) {
+pub fn listener_line(l: &ListenerEvent) -> String {
     match l.state {
-        ListenerState::Running => err(&format!("listener {}: running on {}", l.name, l.addresses.join(", "))),
-        ListenerState::Stopped => err(&format!("listener {}: stopped", l.name)),
-        ListenerState::Failed => err(&format!("listener {}: {}", l.name, l.error.as_deref().unwrap_or("failed"))),
+        ListenerState::Running => format!("listener {}: running on {}", l.name, l.addresses.join(", ")),
+        ListenerState::Stopped => format!("listener {}: stopped", l.name),
+        ListenerState::Failed => format!("listener {}: {}", l.name, l.error.as_deref().unwrap_or("failed")),
     }
 }
 
@@ -161,7 +204,7 @@ mod tests {
 
     #[test]
     fn request_lines_read_like_the_issue() {
-        let p = Printer { json: false, color: false };
+        let p = Printer { json: false, color: false, quiet: false };
         assert_eq!(
             p.request_line(&event(Some("127.0.0.1:3001"), 200, 1234, None)),
             "GET app.localhost/api/users -> 127.0.0.1:3001 200 1.2ms"

@@ -6,10 +6,10 @@ use std::process::ExitCode;
 use roundabout_engine::event::ListenerEvent;
 use roundabout_engine::{Config, ConfigStore, Engine, EngineHandle, EngineOptions, ListenerState, StoreError};
 
-use crate::print::{self, Printer};
+use crate::print::{self, Lines, Printer};
 
 /// Runs until Ctrl-C (then drains in-flight requests) or until the config cannot be used at all.
-pub async fn run(explicit: Option<PathBuf>, json: bool) -> ExitCode {
+pub async fn run(explicit: Option<PathBuf>, printer: Printer) -> ExitCode {
     let (path, explicit) = match crate::config_path(explicit) {
         Ok(found) => found,
         Err(e) => return crate::fail(&e),
@@ -60,7 +60,7 @@ pub async fn run(explicit: Option<PathBuf>, json: bool) -> ExitCode {
             None
         }
     };
-    let code = print_until_interrupted(&handle, &Printer::new(json)).await;
+    let code = print_until_interrupted(&handle, &printer).await;
     if let Some(task) = follower {
         task.abort();
     }
@@ -68,8 +68,12 @@ pub async fn run(explicit: Option<PathBuf>, json: bool) -> ExitCode {
 }
 
 /// Prints the Listeners' states, then every event, until Ctrl-C; then shuts down gracefully.
+///
+/// Events are written in batches: whatever is queued when one arrives goes out in the same write, so a busy proxy
+/// costs one write per batch rather than one per request. A quiet printer never asks for request events.
 pub async fn print_until_interrupted(handle: &EngineHandle, printer: &Printer) -> ExitCode {
-    let mut events = handle.subscribe();
+    let mut events = if printer.quiet() { handle.subscribe_changes() } else { handle.subscribe() };
+    let mut lines = Lines::default();
     let status = handle.status().await;
     for l in &status.listeners {
         let state = if l.enabled { l.state } else { ListenerState::Stopped };
@@ -80,12 +84,19 @@ pub async fn print_until_interrupted(handle: &EngineHandle, printer: &Printer) -
             addresses: l.addresses.clone(),
             error: l.error.clone(),
         };
-        printer.event(&roundabout_engine::Event::Listener(event));
+        printer.event(&roundabout_engine::Event::Listener(event), &mut lines);
     }
+    lines.flush();
     loop {
         tokio::select! {
             received = events.recv() => match received {
-                Some(received) => printer.received(&received),
+                Some(received) => {
+                    printer.received(&received, &mut lines);
+                    while !lines.full() && let Some(more) = events.try_recv() {
+                        printer.received(&more, &mut lines);
+                    }
+                    lines.flush();
+                }
                 None => break,
             },
             _ = tokio::signal::ctrl_c() => {

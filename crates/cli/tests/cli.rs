@@ -105,8 +105,9 @@ fn demo_rotates_over_three_upstreams_and_logs_each_request() {
     assert!(!home.path().join("roundabout").exists(), "demo must not write a config");
 }
 
-#[test]
-fn serve_logs_the_upstream_of_each_request_and_failed_attempts() {
+/// A config whose Target `app` (host app.localhost) tries a dead port, then a live upstream; one failure makes an
+/// Upstream unhealthy for 10 s.
+fn dead_then_live() -> (tempfile::TempDir, std::path::PathBuf, u16, Upstream) {
     let home = tempfile::tempdir().unwrap();
     let file = home.path().join("c.json");
     let (dead, live) = (dead_port(), Upstream::start("live"));
@@ -117,6 +118,12 @@ fn serve_logs_the_upstream_of_each_request_and_failed_attempts() {
                      "health": {"passive": {"failures": 1, "cool_down_ms": 10_000}},
                      "upstreams": [{"url": format!("http://127.0.0.1:{dead}")}, {"url": live.url()}]}]}),
     );
+    (home, file, dead, live)
+}
+
+#[test]
+fn serve_logs_the_upstream_of_each_request_and_failed_attempts() {
+    let (home, file, dead, live) = dead_then_live();
     let serve = Roundabout::spawn(&["serve", "--config", file.to_str().unwrap()], home.path());
     let port = serve.listener_port("web");
     assert_eq!(get(port, "app.localhost", "/api/users?x=1"), (200, "served by live".to_owned()));
@@ -128,6 +135,20 @@ fn serve_logs_the_upstream_of_each_request_and_failed_attempts() {
     assert_eq!(get(port, "other.localhost", "/").0, 404);
     serve.stdout_line("404 line", |l| l.starts_with("GET other.localhost/ -> roundabout 404"));
     assert!(serve.interrupt().success());
+}
+
+#[test]
+fn serve_quiet_prints_changes_but_no_request_lines() {
+    let (home, file, dead, _live) = dead_then_live();
+    let serve = Roundabout::spawn(&["serve", "--quiet", "--config", file.to_str().unwrap()], home.path());
+    let port = serve.listener_port("web");
+    for _ in 0..3 {
+        assert_eq!(get(port, "app.localhost", "/").0, 200);
+    }
+    serve.stderr_line("health change", |l| l.starts_with(&format!("127.0.0.1:{dead} unhealthy after 1 failure")));
+    let (status, stdout) = serve.interrupt_and_collect();
+    assert!(status.success());
+    assert!(stdout.iter().all(|l| !l.starts_with("GET ")), "quiet printed request lines: {stdout:?}");
 }
 
 #[test]

@@ -9,6 +9,7 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 
+use crate::pool::Lease;
 use crate::upstream::InFlight;
 
 /// The client's request body, held so that a request can go to another Upstream when connecting fails: the body
@@ -101,6 +102,8 @@ pub enum ResponseBody {
         body: Incoming,
         /// Dropped at the end of the body (or when the client goes away).
         open: Option<InFlight>,
+        /// The connection, back to its pool at the end of the body.
+        lease: Option<Lease>,
     },
     /// A complete page; `None` once sent.
     Page(Option<Bytes>),
@@ -112,10 +115,11 @@ impl Body for ResponseBody {
 
     fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
         match &mut *self {
-            ResponseBody::Upstream { body, open } => {
+            ResponseBody::Upstream { body, open, lease } => {
                 let polled = Pin::new(&mut *body).poll_frame(cx);
                 if matches!(polled, Poll::Ready(None | Some(Err(_)))) || body.is_end_stream() {
                     open.take();
+                    lease.take();
                 }
                 polled
             }

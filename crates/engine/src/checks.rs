@@ -3,22 +3,23 @@
 //!
 //! Tasks are started and stopped by the engine on every apply ([`ActiveChecks::sync`]); a Target whose checks,
 //! policy and enabled Upstreams are unchanged keeps its running task. Only the configured Upstream URLs are ever
-//! contacted. The checks share the proxy's pooled client.
+//! contacted. The checks dial Upstreams the way the proxy does.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::header::USER_AGENT;
+use http::header::{HOST, USER_AGENT};
+use http::uri::InvalidUri;
 use http::{HeaderValue, Request, Uri};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::body::RequestBody;
-use crate::client;
 use crate::mux::Mux;
 use crate::proxy::Proxy;
 use crate::target::Target;
+use crate::upstream::Upstream;
 
 /// The running check tasks, by Target name. Dropping it stops them all.
 #[derive(Debug, Default)]
@@ -99,7 +100,7 @@ async fn check(target: Arc<Target>, proxy: Arc<Proxy>, index: usize) {
     else {
         return;
     };
-    let verdict = probe(&proxy, &upstream.target, &config.path, config.expect_status, config.timeout_ms).await;
+    let verdict = probe(&proxy, upstream, &config.path, config.expect_status, config.timeout_ms).await;
     let health = &upstream.stats.health;
     let change = match &verdict {
         Ok(()) => health.check_passed(config.healthy_threshold),
@@ -112,28 +113,23 @@ async fn check(target: Arc<Target>, proxy: Arc<Proxy>, index: usize) {
 }
 
 /// One GET of the check path: `Ok` when it answers `expect` within the timeout, else why not.
-async fn probe(
-    proxy: &Proxy,
-    url: &crate::upstream_url::UpstreamUrl,
-    path: &str,
-    expect: u16,
-    timeout_ms: u64,
-) -> Result<(), String> {
+async fn probe(proxy: &Proxy, upstream: &Upstream, path: &str, expect: u16, timeout_ms: u64) -> Result<(), String> {
     let (path, query) = path.split_once('?').map_or((path, None), |(p, q)| (p, Some(q)));
-    let uri = Uri::builder()
-        .scheme(url.scheme.clone())
-        .authority(url.authority.clone())
-        .path_and_query(url.path_and_query(path, query))
-        .build()
-        .map_err(|e| e.to_string())?;
+    let uri: Uri = upstream.target.path_and_query(path, query).parse().map_err(|e: InvalidUri| e.to_string())?;
     let mut request = Request::new(RequestBody::Empty);
     *request.uri_mut() = uri;
+    request.headers_mut().insert(HOST, upstream.connections.host().clone());
     request.headers_mut().insert(USER_AGENT, HeaderValue::from_static("roundabout-health-check"));
-    match tokio::time::timeout(Duration::from_millis(timeout_ms), proxy.client().request(request)).await {
+    let sent = upstream.connections.send(proxy.connector(), request);
+    match tokio::time::timeout(Duration::from_millis(timeout_ms), sent).await {
         Err(_) => Err(format!("no answer within {timeout_ms}ms")),
-        Ok(Err(e)) => Err(client::describe(&e)),
-        Ok(Ok(response)) if response.status().as_u16() == expect => Ok(()),
-        Ok(Ok(response)) => Err(format!("status {} (expected {expect})", response.status().as_u16())),
+        Ok(Err(failed)) => Err(failed.error.describe()),
+        Ok(Ok((response, lease))) => {
+            // The body is not read, so the connection cannot serve another request.
+            lease.discard();
+            let status = response.status().as_u16();
+            if status == expect { Ok(()) } else { Err(format!("status {status} (expected {expect})")) }
+        }
     }
 }
 

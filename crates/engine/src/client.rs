@@ -1,9 +1,8 @@
-//! The pooled HTTP client that talks to Upstreams.
+//! How Roundabout connects to Upstreams (the connections themselves are pooled in [`crate::pool`]).
 //!
 //! - `localhost` and `*.localhost` resolve to 127.0.0.1 then ::1 without DNS, and a refused connect moves on to
 //!   the next address: a dev server listening only on ::1 (Vite on recent Node) works like one on 127.0.0.1.
-//! - Idle pooled connections are dropped after 4 s, below Node's 5 s keep-alive, so a connection the dev server
-//!   has closed is not reused.
+//! - `https://` Upstreams are verified against the system's roots.
 
 use std::error::Error as StdError;
 use std::future::Future;
@@ -14,23 +13,17 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::connect::dns::{GaiResolver, Name};
-use hyper_util::rt::{TokioExecutor, TokioTimer};
 
-use crate::body::RequestBody;
+/// Dials an Upstream origin: TCP with the loopback resolver, then TLS for `https://`.
+pub type Connector = HttpsConnector<HttpConnector<LoopbackResolver>>;
 
-/// The client type used for every Upstream.
-pub type UpstreamClient = Client<HttpsConnector<HttpConnector<LoopbackResolver>>, RequestBody>;
-
-/// How long an idle pooled connection is kept (below Node's 5 s server keep-alive).
-pub const POOL_IDLE: Duration = Duration::from_secs(4);
 /// How long connecting to one Upstream may take before the next one is tried.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// Builds the shared client.
-pub fn build() -> UpstreamClient {
+/// Builds the shared connector.
+pub fn build() -> Connector {
     let mut http = HttpConnector::new_with_resolver(LoopbackResolver::default());
     http.enforce_http(false);
     http.set_nodelay(true);
@@ -43,12 +36,7 @@ pub fn build() -> UpstreamClient {
                 .with_no_client_auth(),
         )
     });
-    let connector = tls.https_or_http().enable_http1().wrap_connector(http);
-    Client::builder(TokioExecutor::new())
-        .pool_idle_timeout(POOL_IDLE)
-        .pool_timer(TokioTimer::new())
-        .pool_max_idle_per_host(256)
-        .build(connector)
+    tls.https_or_http().enable_http1().wrap_connector(http)
 }
 
 /// Resolves loopback names locally (RFC 6761) and everything else through the system resolver.

@@ -61,8 +61,26 @@ impl Engine {
                 drain: options.drain,
             }),
         };
+        tokio::spawn(sweep_idle_connections(Arc::downgrade(&handle.inner.proxy)));
         handle.apply(config, "startup").await?;
         Ok(handle)
+    }
+}
+
+/// Closes pooled Upstream connections that sat idle too long, once a second, until the engine is gone: a dev server
+/// is not left holding sockets Roundabout will never use.
+async fn sweep_idle_connections(proxy: std::sync::Weak<Proxy>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(proxy) = proxy.upgrade() else { return };
+        let now = tokio::time::Instant::now();
+        for target in proxy.mux.load().targets() {
+            for upstream in &target.upstreams {
+                upstream.connections.sweep(now);
+            }
+        }
     }
 }
 
@@ -142,6 +160,12 @@ impl EngineHandle {
     /// the proxy never waits for it.
     pub fn subscribe(&self) -> EventStream {
         self.inner.proxy.events.subscribe()
+    }
+
+    /// Like [`subscribe`](Self::subscribe), without request events: when only such subscribers exist, the request
+    /// path builds no event at all (`roundabout serve --quiet`).
+    pub fn subscribe_changes(&self) -> EventStream {
+        self.inner.proxy.events.subscribe_changes()
     }
 
     /// Publishes an event (e.g. a config file edit that was refused) to every subscriber.

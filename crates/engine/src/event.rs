@@ -4,6 +4,7 @@
 //! oldest events and is told how many ([`Received::Missed`]). The proxy never slows down for a reader.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use schemars::JsonSchema;
@@ -219,17 +220,24 @@ pub enum Received {
 #[derive(Debug, Clone)]
 pub struct EventBus {
     tx: broadcast::Sender<Arc<Event>>,
+    /// Subscribers that want request events; with none, the request path builds no event at all.
+    request_readers: Arc<AtomicUsize>,
 }
 
 impl EventBus {
     /// A bus that holds at most `capacity` unread events per subscriber.
     pub fn new(capacity: usize) -> Self {
-        EventBus { tx: broadcast::channel(capacity.max(1)).0 }
+        EventBus { tx: broadcast::channel(capacity.max(1)).0, request_readers: Arc::new(AtomicUsize::new(0)) }
     }
 
-    /// True when someone is listening, so the request path can skip building events nobody reads.
+    /// True when someone is listening, so changes nobody reads are not built.
     pub fn wanted(&self) -> bool {
         self.tx.receiver_count() > 0
+    }
+
+    /// True when a subscriber reads request events, so the request path can skip building them otherwise.
+    pub fn requests_wanted(&self) -> bool {
+        self.request_readers.load(Ordering::Relaxed) > 0
     }
 
     /// Publishes without waiting; with no subscriber the event is simply dropped.
@@ -237,9 +245,15 @@ impl EventBus {
         let _ = self.tx.send(Arc::new(event));
     }
 
-    /// A new subscriber, starting with the next event.
+    /// A new subscriber to every event, starting with the next one.
     pub fn subscribe(&self) -> EventStream {
-        EventStream { rx: self.tx.subscribe() }
+        self.request_readers.fetch_add(1, Ordering::Relaxed);
+        EventStream { rx: self.tx.subscribe(), requests: Some(Arc::clone(&self.request_readers)) }
+    }
+
+    /// A new subscriber to changes only (Listeners, health, config): a quiet log costs the request path nothing.
+    pub fn subscribe_changes(&self) -> EventStream {
+        EventStream { rx: self.tx.subscribe(), requests: None }
     }
 }
 
@@ -247,24 +261,49 @@ impl EventBus {
 #[derive(Debug)]
 pub struct EventStream {
     rx: broadcast::Receiver<Arc<Event>>,
+    /// The bus's count of request readers, when this subscriber is one (decremented on drop).
+    requests: Option<Arc<AtomicUsize>>,
 }
 
 impl EventStream {
     /// The next event, or how many were missed; `None` once the engine is gone.
     pub async fn recv(&mut self) -> Option<Received> {
-        match self.rx.recv().await {
-            Ok(event) => Some(Received::Event(event)),
-            Err(broadcast::error::RecvError::Lagged(n)) => Some(Received::Missed(n)),
-            Err(broadcast::error::RecvError::Closed) => None,
+        loop {
+            let received = match self.rx.recv().await {
+                Ok(event) => Received::Event(event),
+                Err(broadcast::error::RecvError::Lagged(n)) => Received::Missed(n),
+                Err(broadcast::error::RecvError::Closed) => return None,
+            };
+            if self.accepts(&received) {
+                return Some(received);
+            }
         }
     }
 
     /// Like [`recv`](Self::recv) without waiting: `None` when nothing is queued.
     pub fn try_recv(&mut self) -> Option<Received> {
-        match self.rx.try_recv() {
-            Ok(event) => Some(Received::Event(event)),
-            Err(broadcast::error::TryRecvError::Lagged(n)) => Some(Received::Missed(n)),
-            Err(_) => None,
+        loop {
+            let received = match self.rx.try_recv() {
+                Ok(event) => Received::Event(event),
+                Err(broadcast::error::TryRecvError::Lagged(n)) => Received::Missed(n),
+                Err(_) => return None,
+            };
+            if self.accepts(&received) {
+                return Some(received);
+            }
+        }
+    }
+
+    /// A changes-only subscriber skips the request events other subscribers asked for.
+    fn accepts(&self, received: &Received) -> bool {
+        self.requests.is_some() || !matches!(received, Received::Event(e) if matches!(**e, Event::Request(_)))
+    }
+}
+
+impl Drop for EventStream {
+    fn drop(&mut self) {
+        if let Some(readers) = &self.requests {
+            readers.fetch_sub(1, Ordering::Relaxed);
         }
     }
 }
@@ -301,5 +340,34 @@ mod tests {
         bus.send(applied(0));
         let _sub = bus.subscribe();
         assert!(bus.wanted());
+    }
+
+    #[tokio::test]
+    async fn a_changes_only_subscriber_turns_off_request_events_and_skips_them() {
+        let bus = EventBus::new(8);
+        let mut changes = bus.subscribe_changes();
+        assert!(bus.wanted());
+        assert!(!bus.requests_wanted(), "a quiet log must not make the request path build events");
+        let all = bus.subscribe();
+        assert!(bus.requests_wanted());
+        bus.send(Event::Request(RequestEvent {
+            at_ms: 0,
+            listener: "web".into(),
+            method: "GET".into(),
+            host: "h".into(),
+            path: "/".into(),
+            target: None,
+            upstream: None,
+            status: 404,
+            latency_us: 1,
+            error: None,
+            failed: vec![],
+        }));
+        bus.send(applied(1));
+        let Some(Received::Event(e)) = changes.recv().await else { panic!("expected the change") };
+        assert!(matches!(*e, Event::ConfigApplied { listeners: 1, .. }));
+        assert!(changes.try_recv().is_none());
+        drop(all);
+        assert!(!bus.requests_wanted());
     }
 }

@@ -3,7 +3,9 @@
 
 use std::net::IpAddr;
 
-use http::header::{CONNECTION, HOST, TE, TRAILER, TRANSFER_ENCODING, UPGRADE};
+use http::header::{
+    CONNECTION, HOST, PROXY_AUTHENTICATE, PROXY_AUTHORIZATION, TE, TRAILER, TRANSFER_ENCODING, UPGRADE,
+};
 use http::{HeaderMap, HeaderName, HeaderValue};
 
 /// Counts passes through Roundabout so an indirect loop (through another proxy) ends instead of spinning.
@@ -16,16 +18,28 @@ const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host")
 const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 
 /// Headers meaningful only for one connection (RFC 9110 7.6.1 plus the legacy ones proxies still see).
-const HOP_BY_HOP: [&str; 9] = [
-    "connection",
-    "proxy-connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
+const HOP_BY_HOP: [HeaderName; 9] = [
+    CONNECTION,
+    HeaderName::from_static("proxy-connection"),
+    HeaderName::from_static("keep-alive"),
+    PROXY_AUTHENTICATE,
+    PROXY_AUTHORIZATION,
+    TE,
+    TRAILER,
+    TRANSFER_ENCODING,
+    UPGRADE,
+];
+
+/// `x-roundabout-hops` values without formatting a number per request.
+const HOP_COUNTS: [HeaderValue; MAX_HOPS as usize] = [
+    HeaderValue::from_static("1"),
+    HeaderValue::from_static("2"),
+    HeaderValue::from_static("3"),
+    HeaderValue::from_static("4"),
+    HeaderValue::from_static("5"),
+    HeaderValue::from_static("6"),
+    HeaderValue::from_static("7"),
+    HeaderValue::from_static("8"),
 ];
 
 /// The protocol the client asked to switch to, when it asked (`Connection: upgrade` plus `Upgrade`).
@@ -39,9 +53,21 @@ pub fn requested_upgrade(headers: &HeaderMap) -> Option<HeaderValue> {
     if asks { headers.get(UPGRADE).cloned() } else { None }
 }
 
-/// Removes hop-by-hop headers, including every header named in `Connection`.
+/// Removes hop-by-hop headers, including every header named in `Connection`. Most requests carry none but
+/// `Connection`, so one pass over the names decides whether any removal (a hash lookup each) is needed.
 pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    if headers.contains_key(CONNECTION) {
+    let mut any = false;
+    let mut connection = false;
+    for name in headers.keys() {
+        if HOP_BY_HOP.contains(name) {
+            any = true;
+            connection |= name == CONNECTION;
+        }
+    }
+    if !any {
+        return;
+    }
+    if connection {
         let named: Vec<HeaderName> = headers
             .get_all(CONNECTION)
             .iter()
@@ -54,7 +80,7 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
         }
     }
     let keep_te_trailers = headers.get(TE).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"trailers"));
-    for name in HOP_BY_HOP {
+    for name in &HOP_BY_HOP {
         headers.remove(name);
     }
     if keep_te_trailers {
@@ -62,12 +88,19 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
     }
 }
 
+/// The client's address as an `X-Forwarded-For` entry (an IPv4-mapped IPv6 address written as IPv4), made once
+/// per connection.
+pub fn forwarded_for(client_ip: IpAddr) -> HeaderValue {
+    HeaderValue::try_from(client_ip.to_canonical().to_string()).unwrap_or_else(|_| HeaderValue::from_static("unknown"))
+}
+
 /// Rewrites a request's headers for the Upstream. `host` is the authority the client addressed (Host header or
-/// absolute URI); `upgrade` is what [`requested_upgrade`] found. Returns false when the request has looped.
+/// absolute URI); `client` is [`forwarded_for`] of the client's address; `upgrade` is what [`requested_upgrade`]
+/// found. Returns false when the request has looped.
 pub fn rewrite_request(
     headers: &mut HeaderMap,
     host: Option<&HeaderValue>,
-    client_ip: IpAddr,
+    client: &HeaderValue,
     upgrade: Option<HeaderValue>,
 ) -> bool {
     let hops = headers.get(&HOPS).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u8>().ok()).unwrap_or(0);
@@ -81,12 +114,11 @@ pub fn rewrite_request(
         headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
         headers.insert(UPGRADE, protocol);
     }
-    let ip = client_ip.to_canonical().to_string();
     let forwarded_for = match headers.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
-        Some(prior) => format!("{prior}, {ip}"),
-        None => ip,
+        Some(prior) => HeaderValue::try_from(format!("{prior}, {}", client.to_str().unwrap_or_default())).ok(),
+        None => Some(client.clone()),
     };
-    if let Ok(value) = HeaderValue::try_from(forwarded_for) {
+    if let Some(value) = forwarded_for {
         headers.insert(X_FORWARDED_FOR, value);
     }
     headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
@@ -94,7 +126,7 @@ pub fn rewrite_request(
         headers.insert(X_FORWARDED_HOST, host.clone());
         headers.insert(HOST, host.clone());
     }
-    headers.insert(HOPS, HeaderValue::from(u16::from(hops) + 1));
+    headers.insert(HOPS, HOP_COUNTS[usize::from(hops)].clone());
     true
 }
 
@@ -146,7 +178,9 @@ mod tests {
     fn request_gets_forwarding_headers() {
         let mut h = headers(&[("x-forwarded-for", "10.0.0.1"), ("host", "app.localhost:8800")]);
         let host = h.get(HOST).cloned();
-        assert!(rewrite_request(&mut h, host.as_ref(), "::ffff:127.0.0.1".parse().unwrap(), None));
+        let client = forwarded_for("::ffff:127.0.0.1".parse().unwrap());
+        assert_eq!(client, "127.0.0.1", "an IPv4-mapped address is written as IPv4");
+        assert!(rewrite_request(&mut h, host.as_ref(), &client, None));
         assert_eq!(h["x-forwarded-for"], "10.0.0.1, 127.0.0.1");
         assert_eq!(h["x-forwarded-host"], "app.localhost:8800");
         assert_eq!(h["x-forwarded-proto"], "http");
@@ -157,15 +191,18 @@ mod tests {
     fn upgrade_is_kept_for_the_upstream() {
         let mut h = headers(&[("connection", "keep-alive, Upgrade"), ("upgrade", "websocket")]);
         let upgrade = requested_upgrade(&h);
-        assert!(rewrite_request(&mut h, None, "127.0.0.1".parse().unwrap(), upgrade));
+        assert!(rewrite_request(&mut h, None, &HeaderValue::from_static("127.0.0.1"), upgrade));
         assert_eq!(h["connection"], "upgrade");
         assert_eq!(h["upgrade"], "websocket");
     }
 
     #[test]
     fn too_many_hops_is_a_loop() {
-        let mut h = headers(&[("x-roundabout-hops", "8")]);
-        assert!(!rewrite_request(&mut h, None, "127.0.0.1".parse().unwrap(), None));
+        let client = HeaderValue::from_static("127.0.0.1");
+        let mut h = headers(&[("x-roundabout-hops", "7")]);
+        assert!(rewrite_request(&mut h, None, &client, None));
+        assert_eq!(h[HOPS], "8");
+        assert!(!rewrite_request(&mut h, None, &client, None));
     }
 
     #[test]

@@ -22,6 +22,7 @@ pub mod listener;
 pub mod matcher;
 pub mod mux;
 pub mod pages;
+pub mod pool;
 pub mod proxy;
 pub mod status;
 pub mod target;

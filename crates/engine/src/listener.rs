@@ -160,6 +160,7 @@ async fn accept_loop(
             listener: Arc::clone(&name),
             local: stream.local_addr().ok().or(local).unwrap_or(remote),
             remote,
+            forwarded_for: crate::forward::forwarded_for(remote.ip()),
         });
         let proxy = Arc::clone(&proxy);
         let service = service_fn(move |req| {

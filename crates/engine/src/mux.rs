@@ -10,6 +10,7 @@ use std::sync::Arc;
 use crate::balance::Balancer;
 use crate::config::{Config, TargetConfig};
 use crate::matcher::{Matcher, RequestHead};
+use crate::pool::ConnectionPool;
 use crate::target::{Target, TargetOptions};
 use crate::upstream::{Upstream, UpstreamStats};
 use crate::upstream_url::UpstreamUrl;
@@ -37,10 +38,12 @@ impl Mux {
     pub fn build(targets: &[TargetConfig], builtin: Option<&TargetConfig>, previous: &Mux, own: &[SocketAddr]) -> Mux {
         let mut stats: HashMap<(&str, &str), &Arc<UpstreamStats>> = HashMap::new();
         let mut balancers: HashMap<&str, &Arc<Balancer>> = HashMap::new();
+        let mut pools: HashMap<String, Arc<ConnectionPool>> = HashMap::new();
         for t in &previous.targets {
             balancers.insert(&t.name, &t.balancer);
             for u in &t.upstreams {
                 stats.insert((&t.name, &u.url), &u.stats);
+                pools.entry(origin_key(&u.target)).or_insert_with(|| Arc::clone(&u.connections));
             }
         }
         let configs = builtin.into_iter().map(|t| (t, true)).chain(targets.iter().map(|t| (t, false)));
@@ -55,7 +58,13 @@ impl Mux {
                         let stats = stats
                             .get(&(config.name.as_str(), u.url.as_str()))
                             .map_or_else(Arc::default, |s| Arc::clone(s));
+                        let connections = Arc::clone(
+                            pools
+                                .entry(origin_key(&target))
+                                .or_insert_with(|| Arc::new(ConnectionPool::new(&target.scheme, &target.authority))),
+                        );
                         Some(Arc::new(Upstream {
+                            connections,
                             loops_back: loops_back(&target, own),
                             label: target.label.as_str().into(),
                             url: u.url.as_str().into(),
@@ -86,6 +95,11 @@ impl Mux {
     pub fn from_config(config: &Config) -> Mux {
         Mux::build(&config.targets, None, &Mux::default(), &[])
     }
+}
+
+/// Upstreams with the same scheme, host and port share their connections.
+fn origin_key(url: &UpstreamUrl) -> String {
+    format!("{}://{}", url.scheme, url.authority.as_str().to_ascii_lowercase())
 }
 
 /// True when `url` names one of Roundabout's own listening addresses.

@@ -18,14 +18,15 @@ use http::{HeaderValue, Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use hyper::upgrade::OnUpgrade;
 
-use crate::body::{RequestBodySource, ResponseBody};
-use crate::client::{self, UpstreamClient};
+use crate::body::{RequestBody, RequestBodySource, ResponseBody};
+use crate::client::{self, Connector};
 use crate::event::{Event, EventBus, FailedAttempt, HealthEvent, HealthState, RequestEvent, now_ms};
 use crate::forward;
 use crate::health::{Change, Probe};
 use crate::matcher::RequestHead;
 use crate::mux::Mux;
 use crate::pages::{self, Page};
+use crate::pool::{Failed, Lease};
 use crate::target::Target;
 use crate::upstream::{InFlight, Upstream};
 
@@ -36,7 +37,7 @@ pub struct Proxy {
     pub mux: ArcSwap<Mux>,
     /// Where request events go.
     pub events: EventBus,
-    client: UpstreamClient,
+    connector: Connector,
 }
 
 /// Facts about the connection a request came in on.
@@ -48,6 +49,8 @@ pub struct Connection {
     pub local: SocketAddr,
     /// The client's address.
     pub remote: SocketAddr,
+    /// The client's address as an `X-Forwarded-For` entry, formatted once per connection.
+    pub forwarded_for: HeaderValue,
 }
 
 /// How an attempt was let through, which decides what its outcome does to the Upstream's health.
@@ -56,6 +59,13 @@ struct Admitted<'a> {
     probe: Option<Probe<'a>>,
     /// True for an unhealthy Upstream tried because nothing else was left: its success heals it.
     last_resort: bool,
+}
+
+/// An Upstream's answer and what it holds until the body ends: the connection and the in-flight count.
+struct Sent {
+    response: Response<Incoming>,
+    lease: Lease,
+    in_flight: InFlight,
 }
 
 /// What happened to one request, for the event.
@@ -69,7 +79,7 @@ struct Outcome {
 impl Proxy {
     /// A proxy with an empty routing table.
     pub fn new(events: EventBus) -> Self {
-        Proxy { mux: ArcSwap::from_pointee(Mux::default()), events, client: client::build() }
+        Proxy { mux: ArcSwap::from_pointee(Mux::default()), events, connector: client::build() }
     }
 
     /// Serves one request. Never fails: problems become pages that say what to do.
@@ -79,7 +89,7 @@ impl Proxy {
         req: Request<Incoming>,
     ) -> Result<Response<ResponseBody>, Infallible> {
         let started = Instant::now();
-        let wanted = self.events.wanted();
+        let wanted = self.events.requests_wanted();
         let (method, host, path) = if wanted {
             (req.method().to_string(), host_of(&req).to_owned(), path_of(req.uri()).to_owned())
         } else {
@@ -139,16 +149,14 @@ impl Proxy {
         let client_upgrade = if upgrade.is_some() { req.extensions_mut().remove::<OnUpgrade>() } else { None };
         let (mut parts, body) = req.into_parts();
         let html = pages::wants_html(&parts.headers);
-        if !forward::rewrite_request(&mut parts.headers, host.as_ref(), conn.remote.ip(), upgrade) {
+        if !forward::rewrite_request(&mut parts.headers, host.as_ref(), &conn.forwarded_for, upgrade) {
             outcome.error = Some("loop detected".into());
             return (loop_page(&target, None).render(html), outcome);
-        }
-        if !target.preserve_host {
-            parts.headers.remove(HOST);
         }
         let body = RequestBodySource::new(body);
         // A GET or HEAD closed before any response byte is sent once more, to another Upstream.
         let mut resets_left = u8::from(matches!(parts.method, Method::GET | Method::HEAD));
+        let keep_host = target.preserve_host && parts.headers.contains_key(HOST);
         let mut candidates = target.attempt_order().with_health(Instant::now());
         while let Some((upstream, probe)) = candidates.next_candidate() {
             if probe.is_some() {
@@ -158,40 +166,34 @@ impl Proxy {
                 outcome.error = Some("loop detected".into());
                 return (loop_page(&target, Some(&upstream.label)).render(html), outcome);
             }
-            let t = &upstream.target;
-            let uri = Uri::builder()
-                .scheme(t.scheme.clone())
-                .authority(t.authority.clone())
-                .path_and_query(t.path_and_query(parts.uri.path(), parts.uri.query()))
-                .build();
-            let Ok(uri) = uri else {
+            let copy = resets_left > 0 && candidates.more();
+            let Some(outgoing) = outgoing(upstream, &mut parts, &body, keep_host, copy) else {
                 outcome.error = Some("bad request path".into());
                 return (bad_path_page().render(html), outcome);
             };
-            // The headers are copied only while another Upstream could still need them after a failure.
-            let headers = if candidates.more() { parts.headers.clone() } else { std::mem::take(&mut parts.headers) };
-            let mut outgoing = Request::new(body.body());
-            *outgoing.method_mut() = parts.method.clone();
-            *outgoing.uri_mut() = uri;
-            *outgoing.version_mut() = http::Version::HTTP_11;
-            *outgoing.headers_mut() = headers;
             let in_flight = upstream.stats.begin();
             let admitted = Admitted { probe, last_resort: candidates.fell_back() };
-            match self.client.request(outgoing).await {
-                Ok(response) => {
+            match upstream.connections.send(&self.connector, outgoing).await {
+                Ok((response, lease)) => {
                     outcome.upstream = Some(Arc::clone(&upstream.label));
                     upstream.stats.record_response(response.status().as_u16(), started.elapsed());
-                    return (self.answered(&target, upstream, admitted, response, client_upgrade, in_flight), outcome);
+                    let sent = Sent { response, lease, in_flight };
+                    return (self.answered(&target, upstream, admitted, sent, client_upgrade), outcome);
                 }
-                Err(e) => {
+                Err(Failed { error, unsent }) => {
                     drop(in_flight);
                     upstream.stats.record_failure();
-                    let cause = client::describe(&e);
+                    let cause = error.describe();
                     self.judge(&target, upstream, admitted, Err(&cause));
                     outcome.failed.push(FailedAttempt { upstream: Arc::clone(&upstream.label), error: cause });
-                    let retry = if e.is_connect() {
+                    if let Some(back) = unsent
+                        && parts.headers.is_empty()
+                    {
+                        parts.headers = back.into_parts().0.headers;
+                    }
+                    let retry = if error.is_connect() {
                         body.unsent()
-                    } else if resets_left > 0 && body.unsent() && client::closed_before_response(&e) {
+                    } else if resets_left > 0 && body.unsent() && error.closed_before_response() {
                         resets_left -= 1;
                         true
                     } else {
@@ -219,10 +221,10 @@ impl Proxy {
         target: &Target,
         upstream: &Upstream,
         admitted: Admitted<'_>,
-        mut response: Response<Incoming>,
+        sent: Sent,
         client_upgrade: Option<OnUpgrade>,
-        in_flight: InFlight,
     ) -> Response<ResponseBody> {
+        let Sent { mut response, lease, in_flight } = sent;
         let status = response.status().as_u16();
         if target.fail_statuses.contains(&status) {
             self.judge(target, upstream, admitted, Err(&format!("status {status}")));
@@ -238,9 +240,15 @@ impl Proxy {
             let label = Arc::clone(&upstream.label);
             tokio::spawn(crate::tunnel::tunnel(client_side, upstream_side, label, open));
         }
+        let lease = if switching {
+            lease.discard();
+            None
+        } else {
+            Some(lease)
+        };
         let (mut parts, body) = response.into_parts();
         forward::rewrite_response(&mut parts.headers, switching);
-        Response::from_parts(parts, ResponseBody::Upstream { body, open: Some(in_flight) })
+        Response::from_parts(parts, ResponseBody::Upstream { body, open: Some(in_flight), lease })
     }
 
     /// Feeds an attempt's outcome to the Upstream's health and publishes any change.
@@ -286,10 +294,33 @@ impl Proxy {
         }));
     }
 
-    /// The client used for Upstreams (active health checks share its connection pool).
-    pub fn client(&self) -> &UpstreamClient {
-        &self.client
+    /// How Upstreams are dialed (active health checks use it too).
+    pub fn connector(&self) -> &Connector {
+        &self.connector
     }
+}
+
+/// The request for one attempt at `upstream`; `None` when the joined path is not a valid URI. The headers are
+/// copied only when `copy` (a reset could send this request again); otherwise they move, and come back after a
+/// connect failure.
+fn outgoing(
+    upstream: &Upstream,
+    parts: &mut http::request::Parts,
+    body: &RequestBodySource,
+    keep_host: bool,
+    copy: bool,
+) -> Option<Request<RequestBody>> {
+    let uri = upstream.target.origin_form(&parts.uri)?;
+    let mut headers = if copy { parts.headers.clone() } else { std::mem::take(&mut parts.headers) };
+    if !keep_host {
+        headers.insert(HOST, upstream.connections.host().clone());
+    }
+    let mut request = Request::new(body.body());
+    *request.method_mut() = parts.method.clone();
+    *request.uri_mut() = uri;
+    *request.version_mut() = http::Version::HTTP_11;
+    *request.headers_mut() = headers;
+    Some(request)
 }
 
 /// The host the client addressed, without port or trailing dot: the absolute URI's if any, else the Host header.

@@ -197,6 +197,7 @@ mod tests {
         Arc::new(Upstream {
             label: target.label.as_str().into(),
             url: url.into(),
+            connections: Arc::new(crate::pool::ConnectionPool::new(&target.scheme, &target.authority)),
             target,
             enabled,
             weight: 1,

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
 use crate::health::Health;
+use crate::pool::ConnectionPool;
 use crate::upstream_url::UpstreamUrl;
 
 /// Counters and health of one Upstream, updated lock-free from the request path.
@@ -136,6 +137,9 @@ pub struct Upstream {
     pub loops_back: bool,
     /// Live counters.
     pub stats: Arc<UpstreamStats>,
+    /// Keep-alive connections to this Upstream's origin (shared by every Upstream with the same origin, and kept
+    /// across reloads).
+    pub connections: Arc<ConnectionPool>,
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! An Upstream's URL, split once at config time so the request path only joins strings.
 
-use http::uri::{Authority, Scheme, Uri};
+use http::uri::{Authority, PathAndQuery, Scheme, Uri};
 
 /// A parsed `http(s)://host:port/base?query` Upstream address.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +48,17 @@ impl UpstreamUrl {
         let base_query = uri.query().filter(|q| !q.is_empty()).map(str::to_owned);
         let label = format!("{authority}{base_path}");
         Ok(UpstreamUrl { scheme, authority, host, port, base_path, base_query, label })
+    }
+
+    /// The origin-form URI (`/base/path?query`) to send for a request to `uri`; `None` when the joined path is not
+    /// a valid URI. With no base path or query the request's own path and query are reused as they are.
+    pub fn origin_form(&self, uri: &Uri) -> Option<Uri> {
+        match uri.path_and_query() {
+            Some(pq) if self.base_path.is_empty() && self.base_query.is_none() && pq.as_str().starts_with('/') => {
+                Some(Uri::from(pq.clone()))
+            }
+            _ => self.path_and_query(uri.path(), uri.query()).parse::<PathAndQuery>().ok().map(Uri::from),
+        }
     }
 
     /// The path and query to request from this Upstream, as the seed's Director built them:
@@ -124,6 +135,18 @@ mod tests {
         assert_eq!(pq("http://h:1/base?k=v", "/x", None), "/base/x?k=v");
         assert_eq!(pq("http://h:1", "/x", Some("a=1")), "/x?a=1");
         assert_eq!(pq("http://h:1", "/x", Some("")), "/x");
+    }
+
+    #[test]
+    fn origin_form_reuses_or_joins() {
+        let plain = UpstreamUrl::parse("http://h:1").unwrap();
+        let based = UpstreamUrl::parse("http://h:1/base?k=v").unwrap();
+        let origin: Uri = "/x?a=1".parse().unwrap();
+        let absolute: Uri = "http://app.localhost:8800".parse().unwrap();
+        assert_eq!(plain.origin_form(&origin).unwrap(), "/x?a=1");
+        assert_eq!(plain.origin_form(&absolute).unwrap(), "/");
+        assert_eq!(based.origin_form(&origin).unwrap(), "/base/x?k=v&a=1");
+        assert_eq!(based.origin_form(&absolute).unwrap(), "/base/?k=v");
     }
 
     #[test]

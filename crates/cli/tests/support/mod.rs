@@ -17,6 +17,8 @@ pub struct Roundabout {
     child: Child,
     stdout: Arc<Mutex<Vec<String>>>,
     stderr: Arc<Mutex<Vec<String>>>,
+    /// The threads collecting stdout and stderr; they end at end of file.
+    collectors: Vec<std::thread::JoinHandle<()>>,
 }
 
 impl Roundabout {
@@ -32,9 +34,9 @@ impl Roundabout {
             .stderr(Stdio::piped())
             .spawn()
             .expect("the roundabout binary starts");
-        let stdout = collect(child.stdout.take().unwrap());
-        let stderr = collect(child.stderr.take().unwrap());
-        Roundabout { child, stdout, stderr }
+        let (stdout, out_thread) = collect(child.stdout.take().unwrap());
+        let (stderr, err_thread) = collect(child.stderr.take().unwrap());
+        Roundabout { child, stdout, stderr, collectors: vec![out_thread, err_thread] }
     }
 
     /// Waits until some stdout line satisfies `pred` and returns it.
@@ -59,8 +61,21 @@ impl Roundabout {
         self.stdout.lock().unwrap().clone()
     }
 
+    /// Sends SIGINT, waits for the exit, and returns everything printed to stdout, to the last line.
+    pub fn interrupt_and_collect(mut self) -> (std::process::ExitStatus, Vec<String>) {
+        let status = self.stop();
+        for collector in self.collectors.drain(..) {
+            collector.join().unwrap();
+        }
+        (status, self.stdout())
+    }
+
     /// Sends SIGINT (Ctrl-C) and waits for the exit status.
     pub fn interrupt(mut self) -> std::process::ExitStatus {
+        self.stop()
+    }
+
+    fn stop(&mut self) -> std::process::ExitStatus {
         Command::new("kill").args(["-INT", &self.child.id().to_string()]).status().unwrap();
         let deadline = Instant::now() + DEADLINE;
         loop {
@@ -80,15 +95,15 @@ impl Drop for Roundabout {
     }
 }
 
-fn collect(stream: impl Read + Send + 'static) -> Arc<Mutex<Vec<String>>> {
+fn collect(stream: impl Read + Send + 'static) -> (Arc<Mutex<Vec<String>>>, std::thread::JoinHandle<()>) {
     let lines = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&lines);
-    std::thread::spawn(move || {
+    let thread = std::thread::spawn(move || {
         for line in BufReader::new(stream).lines().map_while(Result::ok) {
             sink.lock().unwrap().push(line);
         }
     });
-    lines
+    (lines, thread)
 }
 
 fn wait_line(
