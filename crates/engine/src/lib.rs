@@ -18,6 +18,7 @@ pub mod error;
 pub mod event;
 pub mod forward;
 pub mod health;
+pub mod host_index;
 pub mod listener;
 pub mod matcher;
 pub mod mux;
