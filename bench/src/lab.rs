@@ -9,6 +9,7 @@ use tempfile::TempDir;
 
 use crate::measurement::Measurement;
 use crate::memory::PeakSampler;
+use crate::others::{self, Snapshot};
 use crate::pin::Pinning;
 use crate::process::{Running, Stop};
 use crate::results::MemoryRow;
@@ -59,21 +60,31 @@ impl Lab {
         Ok(Lab { subjects, peaks, log, quiet_log, upstreams, dir })
     }
 
-    /// Runs `load` against subject `i` while sampling its RSS; `Err` only when a process of the lab died.
+    /// Runs `load` against subject `i` while sampling its RSS; `Err` only when a process of the lab died. A
+    /// measurement during which other processes were busy is marked disturbed; before it, waits up to
+    /// `wait_for_quiet` for them to calm down.
     pub fn measure(
         &mut self,
         i: usize,
+        wait_for_quiet: Duration,
         load: impl FnOnce(u16) -> Result<Measurement, String>,
     ) -> Result<Measurement, String> {
+        if !wait_for_quiet.is_zero() {
+            others::wait_for_quiet(wait_for_quiet);
+        }
         let subject = &mut self.subjects[i];
         let sampler = subject.process.as_ref().map(|p| PeakSampler::start(p.pid()));
+        let others = Snapshot::take();
         let measured = load(subject.port);
+        let disturbance = others.disturbance();
         if let Some(sampler) = sampler {
             self.peaks[i] = self.peaks[i].max(sampler.finish());
         }
         subject.check_alive()?;
         self.upstreams.check_alive()?;
-        Ok(measured.unwrap_or_else(Measurement::failed))
+        let mut measured = measured.unwrap_or_else(Measurement::failed);
+        measured.problems.extend(disturbance);
+        Ok(measured)
     }
 
     /// Every proxy's RSS now, in subject order (`None` for direct).

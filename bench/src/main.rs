@@ -8,6 +8,7 @@ mod machine;
 mod measurement;
 mod memory;
 mod nginx;
+mod others;
 mod pace;
 mod pin;
 mod ports;
@@ -65,6 +66,10 @@ pub struct RunArgs {
     /// Run only these scenarios (repeatable): small, 64k, one-connection, websocket.
     #[arg(long = "scenario", value_name = "NAME")]
     pub scenarios: Vec<String>,
+    /// Before each measurement, wait up to this many seconds for other processes (a compile, say) to go quiet;
+    /// a measurement they disturb anyway is marked invalid. 0 does not wait.
+    #[arg(long, default_value_t = 60, value_name = "SECS")]
+    pub wait_quiet_secs: u64,
     /// The `roundabout` binary under test; default: `roundabout` next to this binary.
     #[arg(long, value_name = "PATH")]
     pub roundabout: Option<PathBuf>,

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use crate::memory::mib;
-use crate::results::{Results, ScenarioResults, ratio};
+use crate::results::{Results, ScenarioResults, ratio, summarize_unchecked};
 use crate::subject::Role;
 
 /// Idle RSS target of the issue.
@@ -41,13 +41,16 @@ fn scenario_table(text: &mut String, s: &ScenarioResults, headline: Role) {
     for (role, runs) in &s.runs {
         let problems: Vec<&str> = runs.iter().flat_map(|m| m.problems.iter().map(String::as_str)).collect();
         let problems = problems.first().map_or(String::new(), |first| format!(" {first}"));
-        match s.summary(*role) {
+        let (summary, label) = match s.summary(*role) {
+            Some(summary) => (Some(summary), role.label().to_string()),
+            None => (summarize_unchecked(runs), format!("{} (INVALID)", role.label())),
+        };
+        match summary {
             Some(m) => {
                 let range = format!("{}..{}", count(m.rps_range.0), count(m.rps_range.1));
                 let _ = writeln!(
                     text,
-                    "{:<21} {:>10} {:>21} {:>9} {:>9} {:>6}{problems}",
-                    role.label(),
+                    "{label:<21} {:>10} {:>21} {:>9} {:>9} {:>6}{problems}",
                     count(m.rps),
                     range,
                     micros(m.p50_us),
@@ -56,7 +59,7 @@ fn scenario_table(text: &mut String, s: &ScenarioResults, headline: Role) {
                 );
             }
             None => {
-                let _ = writeln!(text, "{:<21} {:>10} {:>50}{problems}", role.label(), "invalid", "");
+                let _ = writeln!(text, "{label:<21} {:>10} {:>50}{problems}", "no rounds", "");
             }
         }
     }

@@ -87,7 +87,15 @@ pub fn ratio(a: Option<f64>, b: Option<f64>) -> Option<f64> {
 
 /// Medians over the valid measurements; `None` when no round was valid.
 pub fn summarize(measurements: &[Measurement]) -> Option<Summary> {
-    let valid: Vec<&Measurement> = measurements.iter().filter(|m| m.is_valid()).collect();
+    summarize_rounds(measurements, &measurements.iter().filter(|m| m.is_valid()).collect::<Vec<_>>())
+}
+
+/// Medians over every round, valid or not: shown (marked) when no round was valid, never judged.
+pub fn summarize_unchecked(measurements: &[Measurement]) -> Option<Summary> {
+    summarize_rounds(measurements, &measurements.iter().collect::<Vec<_>>())
+}
+
+fn summarize_rounds(measurements: &[Measurement], valid: &[&Measurement]) -> Option<Summary> {
     let pick = |f: fn(&Measurement) -> f64| valid.iter().map(|m| f(m)).collect::<Vec<f64>>();
     let rps = pick(|m| m.rps);
     let low = rps.iter().copied().reduce(f64::min)?;
@@ -97,7 +105,7 @@ pub fn summarize(measurements: &[Measurement]) -> Option<Summary> {
         rps_range: (low, high),
         p50_us: median(&pick(|m| m.p50_us))?,
         p99_us: median(&pick(|m| m.p99_us))?,
-        valid: valid.len(),
+        valid: measurements.iter().filter(|m| m.is_valid()).count(),
         total: measurements.len(),
     })
 }

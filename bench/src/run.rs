@@ -4,6 +4,7 @@
 
 use std::io::Write as _;
 use std::path::Path;
+use std::time::Duration;
 
 use crate::RunArgs;
 use crate::interrupt::Interrupt;
@@ -91,7 +92,8 @@ fn rounds(
     for round in 1..=args.rounds {
         for (i, (role, measurements)) in runs.iter_mut().enumerate() {
             interrupt.check()?;
-            let measured = lab.measure(i, |port| measure(pinning, scenario, port, args.duration_secs))?;
+            let wait = Duration::from_secs(args.wait_quiet_secs);
+            let measured = lab.measure(i, wait, |port| measure(pinning, scenario, port, args.duration_secs))?;
             interrupt.check()?;
             eprintln!("{} round {round}/{}: {}: {}", scenario.name, args.rounds, role.label(), brief(&measured));
             measurements.push(measured);
