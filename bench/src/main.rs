@@ -20,6 +20,7 @@ mod run;
 mod scenario;
 mod stream;
 mod subject;
+mod targets;
 mod upstream;
 mod wrk;
 mod ws_load;

@@ -1,18 +1,12 @@
 //! The printed report: a table per scenario with ratios, the memory figures, and one PASS/FAIL line per target of
-//! the issue, so a reader sees at a glance where Roundabout stands against nginx.
+//! the issue (judged in targets.rs), so a reader sees at a glance where Roundabout stands against nginx.
 
 use std::fmt::Write as _;
 
 use crate::memory::mib;
 use crate::results::{Results, ScenarioResults, ratio, summarize_unchecked};
 use crate::subject::Role;
-
-/// Idle RSS target of the issue.
-const IDLE_RSS_LIMIT_KIB: u64 = 15 * 1024;
-/// "Memory flat while streaming": the peak may exceed the RSS before by at most this much.
-const STREAM_GROWTH_LIMIT_KIB: u64 = 4 * 1024;
-/// The request log may cost at most this fraction of throughput.
-const LOG_COST_LIMIT: f64 = 0.05;
+use crate::targets::verdicts;
 
 /// The whole report as text.
 pub fn render(results: &Results) -> String {
@@ -35,7 +29,7 @@ fn scenario_table(text: &mut String, s: &ScenarioResults, headline: Role) {
     let _ = writeln!(text, "== {}: {} ==", s.scenario.name, s.scenario.title);
     let _ = writeln!(
         text,
-        "{:<21} {:>10} {:>21} {:>9} {:>9} {:>6} {:>7}",
+        "{:<29} {:>10} {:>21} {:>9} {:>9} {:>6} {:>7}",
         "subject", "req/s", "min..max", "p50", "p99", "valid", "problems"
     );
     for (role, runs) in &s.runs {
@@ -50,7 +44,7 @@ fn scenario_table(text: &mut String, s: &ScenarioResults, headline: Role) {
                 let range = format!("{}..{}", count(m.rps_range.0), count(m.rps_range.1));
                 let _ = writeln!(
                     text,
-                    "{label:<21} {:>10} {:>21} {:>9} {:>9} {:>6}{problems}",
+                    "{label:<29} {:>10} {:>21} {:>9} {:>9} {:>6}{problems}",
                     count(m.rps),
                     range,
                     micros(m.p50_us),
@@ -59,7 +53,7 @@ fn scenario_table(text: &mut String, s: &ScenarioResults, headline: Role) {
                 );
             }
             None => {
-                let _ = writeln!(text, "{label:<21} {:>10} {:>50}{problems}", "no rounds", "");
+                let _ = writeln!(text, "{label:<29} {:>10} {:>50}{problems}", "no rounds", "");
             }
         }
     }
@@ -124,48 +118,15 @@ fn memory_table(text: &mut String, results: &Results) {
 }
 
 fn targets(text: &mut String, results: &Results) {
-    let headline = results.headline();
-    let _ = writeln!(text, "== targets (issue 5; Roundabout = {}) ==", headline.label());
-    for name in ["small", "64k"] {
-        let judged = results.scenario(name).map(|s| {
-            ratio(s.summary(headline).map(|m| m.rps), s.summary(Role::Nginx).map(|m| m.rps))
-                .map(|r| (r >= 1.0, format!("{r:.2}x")))
-        });
-        line(text, &format!("req/s >= 1.0x nginx, {name}"), judged.flatten());
+    let _ = writeln!(text, "== targets (issue 5; Roundabout = {}) ==", results.headline().label());
+    for verdict in verdicts(results) {
+        let (word, value) = match verdict.judged {
+            Some((true, value)) => ("PASS", value),
+            Some((false, value)) => ("FAIL", value),
+            None => ("n/a ", "not measured".to_string()),
+        };
+        let _ = writeln!(text, "{word}  {:<58} {value}", verdict.target);
     }
-    for s in &results.scenarios {
-        let (ours, nginx) = (s.summary(headline), s.summary(Role::Nginx));
-        let judged = ours.zip(nginx).map(|(ours, nginx)| {
-            (ours.p99_us <= nginx.p99_us, format!("{} vs nginx {}", micros(ours.p99_us), micros(nginx.p99_us)))
-        });
-        line(text, &format!("p99 <= nginx's, {}", s.scenario.name), judged);
-    }
-    for m in results.memory.iter().filter(|m| matches!(m.role, Role::Roundabout | Role::RoundaboutQuiet)) {
-        for (when, kib) in [("after start", m.idle_start_kib), ("after the load", m.idle_end_kib)] {
-            let judged = (kib <= IDLE_RSS_LIMIT_KIB, mebibytes(kib));
-            line(text, &format!("idle RSS <= 15 MiB {when}, {}", m.role.label()), Some(judged));
-        }
-    }
-    for s in &results.streams {
-        let judged = (s.growth_kib() < STREAM_GROWTH_LIMIT_KIB, format!("+{}", mebibytes(s.growth_kib())));
-        line(text, &format!("memory flat (< +4 MiB), {}", s.what), Some(judged));
-    }
-    for name in ["small", "64k"] {
-        let judged = results
-            .scenario(name)
-            .and_then(ScenarioResults::log_cost)
-            .map(|cost| (cost <= LOG_COST_LIMIT, format!("{:.1}%", cost * 100.0)));
-        line(text, &format!("request log costs <= 5% req/s, {name}"), judged);
-    }
-}
-
-fn line(text: &mut String, target: &str, judged: Option<(bool, String)>) {
-    let (verdict, value) = match judged {
-        Some((true, value)) => ("PASS", value),
-        Some((false, value)) => ("FAIL", value),
-        None => ("n/a ", "not measured".to_string()),
-    };
-    let _ = writeln!(text, "{verdict}  {target:<58} {value}");
 }
 
 /// `123,456` style counts.
@@ -183,7 +144,7 @@ fn count(value: f64) -> String {
 }
 
 /// Microseconds as `612us`, `1.23ms` or `1.20s`.
-fn micros(us: f64) -> String {
+pub fn micros(us: f64) -> String {
     if us < 1000.0 {
         format!("{us:.0}us")
     } else if us < 1e6 {
@@ -193,7 +154,8 @@ fn micros(us: f64) -> String {
     }
 }
 
-fn mebibytes(kib: u64) -> String {
+/// KiB as `12.3 MiB`.
+pub fn mebibytes(kib: u64) -> String {
     format!("{:.1} MiB", mib(kib))
 }
 

@@ -17,7 +17,7 @@ use crate::results::{Results, ScenarioResults};
 use crate::roundabout::{self, ServeOutput};
 use crate::scenario::{self, Load, Scenario};
 use crate::subject::Role;
-use crate::{machine, nginx, stream, wrk, ws_load};
+use crate::{machine, nginx, stream, targets, wrk, ws_load};
 
 /// Warm-up length per subject before the first round.
 const WARM_UP_SECS: u64 = 1;
@@ -74,7 +74,9 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
     let mut stdout = std::io::stdout().lock();
     stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()).map_err(|e| format!("cannot print: {e}"))?;
     if let Some(path) = &args.json {
-        let json = serde_json::to_string_pretty(&results.to_json()).map_err(|e| format!("cannot encode: {e}"))?;
+        let mut json = results.to_json();
+        json["targets"] = targets::to_json(&results);
+        let json = serde_json::to_string_pretty(&json).map_err(|e| format!("cannot encode: {e}"))?;
         std::fs::write(path, json).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
     Ok(())
