@@ -68,7 +68,7 @@ pub struct RunArgs {
     #[arg(long = "scenario", value_name = "NAME")]
     pub scenarios: Vec<String>,
     /// Before each measurement, wait up to this many seconds for other processes (a compile, say) to go quiet;
-    /// a measurement they disturb anyway is marked invalid. 0 does not wait.
+    /// a measurement they disturb anyway is tried again, up to 3 times, then kept as invalid. 0 does not wait.
     #[arg(long, default_value_t = 60, value_name = "SECS")]
     pub wait_quiet_secs: u64,
     /// The `roundabout` binary under test; default: `roundabout` next to this binary.

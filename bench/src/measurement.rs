@@ -2,6 +2,9 @@
 
 use serde_json::{Value, json};
 
+/// How a problem saying that other processes disturbed the measurement starts.
+pub const DISTURBED: &str = "disturbed:";
+
 /// Throughput and latency of one load run, plus anything that makes it untrustworthy.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Measurement {
@@ -19,6 +22,11 @@ impl Measurement {
     /// Whether the numbers can be trusted: no errors of any kind during the run.
     pub fn is_valid(&self) -> bool {
         self.problems.is_empty()
+    }
+
+    /// Whether other processes were busy during the run (see `others.rs`): worth measuring again.
+    pub fn is_disturbed(&self) -> bool {
+        self.problems.iter().any(|p| p.starts_with(DISTURBED))
     }
 
     /// A load run that could not be completed: counted as an invalid round, with the reason shown.

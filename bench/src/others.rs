@@ -5,6 +5,8 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use crate::measurement::DISTURBED;
+
 /// Jiffies per second in /proc/<pid>/stat (USER_HZ, 100 on Linux whatever the kernel's HZ).
 const USER_HZ: f64 = 100.0;
 /// Above this share of one CPU used by other processes, a measurement is disturbed.
@@ -24,7 +26,7 @@ pub struct Snapshot {
     processes: HashMap<u32, Process>,
 }
 
-/// Waits, up to `at_most`, until other processes have been quiet for half a second, so a measurement does not
+/// Waits, up to `at_most`, until other processes have been quiet for a second, so a measurement does not
 /// start in the middle of someone's compile; says once what it is waiting for. Returns how long it waited.
 pub fn wait_for_quiet(at_most: Duration) -> Duration {
     let started = Instant::now();
@@ -32,7 +34,7 @@ pub fn wait_for_quiet(at_most: Duration) -> Duration {
     loop {
         let snapshot = Snapshot::take();
         // A measurement window, not a synchronisation.
-        std::thread::sleep(Duration::from_millis(500));
+        std::thread::sleep(Duration::from_secs(1));
         let Some(disturbance) = snapshot.disturbance() else { return started.elapsed() };
         if started.elapsed() >= at_most {
             eprintln!("still {disturbance} after {at_most:?}; measuring anyway");
@@ -58,7 +60,7 @@ impl Snapshot {
         let seconds = self.at.elapsed().as_secs_f64();
         let (percent, top) = foreign_percent(&self.processes, &now, std::process::id(), seconds);
         (percent > DISTURBED_PERCENT)
-            .then(|| format!("disturbed: other processes used {percent:.0}% of a CPU ({})", top.unwrap_or_default()))
+            .then(|| format!("{DISTURBED} other processes used {percent:.0}% of a CPU ({})", top.unwrap_or_default()))
     }
 }
 

@@ -21,6 +21,8 @@ use crate::{machine, nginx, stream, targets, wrk, ws_load};
 
 /// Warm-up length per subject before the first round.
 const WARM_UP_SECS: u64 = 1;
+/// How often a measurement disturbed by other processes is tried before it is kept as invalid.
+const ATTEMPTS: u32 = 3;
 
 /// Runs the benchmark and prints the report; `Err` only when the harness itself failed.
 pub fn run(args: &RunArgs) -> Result<(), String> {
@@ -95,7 +97,15 @@ fn rounds(
         for (i, (role, measurements)) in runs.iter_mut().enumerate() {
             interrupt.check()?;
             let wait = Duration::from_secs(args.wait_quiet_secs);
-            let measured = lab.measure(i, wait, |port| measure(pinning, scenario, port, args.duration_secs))?;
+            let mut attempt = 1;
+            let measured = loop {
+                let measured = lab.measure(i, wait, |port| measure(pinning, scenario, port, args.duration_secs))?;
+                if !measured.is_disturbed() || attempt == ATTEMPTS {
+                    break measured;
+                }
+                eprintln!("{} round {round}: {}: {}; measuring again", scenario.name, role.label(), brief(&measured));
+                attempt += 1;
+            };
             interrupt.check()?;
             eprintln!("{} round {round}/{}: {}: {}", scenario.name, args.rounds, role.label(), brief(&measured));
             measurements.push(measured);
