@@ -108,8 +108,6 @@ pub fn rewrite_request(
         return false;
     }
     strip_hop_by_hop(headers);
-    headers.remove(TRAILER);
-    headers.remove(TRANSFER_ENCODING);
     if let Some(protocol) = upgrade {
         headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
         headers.insert(UPGRADE, protocol);

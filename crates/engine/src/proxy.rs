@@ -157,7 +157,7 @@ impl Proxy {
         // A GET or HEAD closed before any response byte is sent once more, to another Upstream.
         let mut resets_left = u8::from(matches!(parts.method, Method::GET | Method::HEAD));
         let keep_host = target.preserve_host && parts.headers.contains_key(HOST);
-        let mut candidates = target.attempt_order().with_health(Instant::now());
+        let mut candidates = target.attempt_order().with_health(started);
         while let Some((upstream, probe)) = candidates.next_candidate() {
             if probe.is_some() {
                 self.health_event(&target, upstream, Change::Probation, None);
@@ -255,15 +255,14 @@ impl Proxy {
     fn judge(&self, target: &Target, upstream: &Upstream, admitted: Admitted<'_>, result: Result<(), &str>) {
         let Admitted { probe, last_resort } = admitted;
         let health = &upstream.stats.health;
-        let now = Instant::now();
         let change = match (probe, result) {
-            (Some(probe), result) => health.settle(probe, result.is_ok(), &target.policy, now),
+            (Some(probe), result) => health.settle(probe, result.is_ok(), &target.policy, Instant::now()),
             (None, Ok(())) if last_resort => health.succeeded(),
             (None, Ok(())) => {
                 health.answered();
                 None
             }
-            (None, Err(_)) => health.failed(&target.policy, now),
+            (None, Err(_)) => health.failed(&target.policy, Instant::now()),
         };
         if let Some(change) = change {
             self.health_event(target, upstream, change, result.err());
