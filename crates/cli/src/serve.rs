@@ -67,10 +67,15 @@ pub async fn run(explicit: Option<PathBuf>, printer: Printer) -> ExitCode {
     code
 }
 
+/// How long the printer rests after writing a batch: at most this much delay on a line, and at most 50 writes a
+/// second however busy the proxy is.
+const BATCH_PAUSE: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// Prints the Listeners' states, then every event, until Ctrl-C; then shuts down gracefully.
 ///
-/// Events are written in batches: whatever is queued when one arrives goes out in the same write, so a busy proxy
-/// costs one write per batch rather than one per request. A quiet printer never asks for request events.
+/// Events are written in batches: whatever is queued when one arrives goes out in the same write, and the printer
+/// then rests for [`BATCH_PAUSE`], so a busy proxy costs one wake-up and one write per batch rather than one per
+/// request. A quiet printer never asks for request events.
 pub async fn print_until_interrupted(handle: &EngineHandle, printer: &Printer) -> ExitCode {
     let mut events = if printer.quiet() { handle.subscribe_changes() } else { handle.subscribe() };
     let mut lines = Lines::default();
@@ -87,24 +92,33 @@ pub async fn print_until_interrupted(handle: &EngineHandle, printer: &Printer) -
         printer.event(&roundabout_engine::Event::Listener(event), &mut lines);
     }
     lines.flush();
+    let interrupted = tokio::signal::ctrl_c();
+    tokio::pin!(interrupted);
     loop {
         tokio::select! {
             received = events.recv() => match received {
                 Some(received) => {
                     printer.received(&received, &mut lines);
-                    while !lines.full() && let Some(more) = events.try_recv() {
+                    while let Some(more) = events.try_recv() {
                         printer.received(&more, &mut lines);
+                        if lines.full() {
+                            lines.flush();
+                        }
                     }
                     lines.flush();
                 }
                 None => break,
             },
-            _ = tokio::signal::ctrl_c() => {
-                print::err("Stopping: letting requests in flight finish…");
-                break;
-            }
+            _ = &mut interrupted => break,
+        }
+        // Let a busy proxy's events gather instead of waking this task (and writing) for each one; a quiet one's
+        // lines still show at once.
+        tokio::select! {
+            () = tokio::time::sleep(BATCH_PAUSE) => {}
+            _ = &mut interrupted => break,
         }
     }
+    print::err("Stopping: letting requests in flight finish…");
     handle.shutdown().await;
     ExitCode::SUCCESS
 }
