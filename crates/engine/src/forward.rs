@@ -3,9 +3,7 @@
 
 use std::net::IpAddr;
 
-use http::header::{
-    CONNECTION, HOST, PROXY_AUTHENTICATE, PROXY_AUTHORIZATION, TE, TRAILER, TRANSFER_ENCODING, UPGRADE,
-};
+use http::header::{CONNECTION, PROXY_AUTHENTICATE, PROXY_AUTHORIZATION, TE, TRAILER, TRANSFER_ENCODING, UPGRADE};
 use http::{HeaderMap, HeaderName, HeaderValue};
 
 /// Counts passes through Roundabout so an indirect loop (through another proxy) ends instead of spinning.
@@ -122,7 +120,6 @@ pub fn rewrite_request(
     headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
     if let Some(host) = host {
         headers.insert(X_FORWARDED_HOST, host.clone());
-        headers.insert(HOST, host.clone());
     }
     headers.insert(HOPS, HOP_COUNTS[usize::from(hops)].clone());
     true
@@ -175,7 +172,7 @@ mod tests {
     #[test]
     fn request_gets_forwarding_headers() {
         let mut h = headers(&[("x-forwarded-for", "10.0.0.1"), ("host", "app.localhost:8800")]);
-        let host = h.get(HOST).cloned();
+        let host = h.get(http::header::HOST).cloned();
         let client = forwarded_for("::ffff:127.0.0.1".parse().unwrap());
         assert_eq!(client, "127.0.0.1", "an IPv4-mapped address is written as IPv4");
         assert!(rewrite_request(&mut h, host.as_ref(), &client, None));

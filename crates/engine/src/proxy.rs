@@ -144,7 +144,7 @@ impl Proxy {
         };
         outcome.target = Some(Arc::clone(&target.name));
 
-        let host = authority_of(&req);
+        let (host, from_uri) = authority_of(&req);
         let upgrade = forward::requested_upgrade(req.headers());
         let client_upgrade = if upgrade.is_some() { req.extensions_mut().remove::<OnUpgrade>() } else { None };
         let (mut parts, body) = req.into_parts();
@@ -153,10 +153,14 @@ impl Proxy {
             outcome.error = Some("loop detected".into());
             return (loop_page(&target, None).render(html), outcome);
         }
+        if let (Some(host), true) = (&host, from_uri) {
+            // An absolute-form request (`GET http://app.localhost:8800/`): its URI names the host.
+            parts.headers.insert(HOST, host.clone());
+        }
         let body = RequestBodySource::new(body);
         // A GET or HEAD closed before any response byte is sent once more, to another Upstream.
         let mut resets_left = u8::from(matches!(parts.method, Method::GET | Method::HEAD));
-        let keep_host = target.preserve_host && parts.headers.contains_key(HOST);
+        let keep_host = target.preserve_host && host.is_some();
         let mut candidates = target.attempt_order().with_health(started);
         while let Some((upstream, probe)) = candidates.next_candidate() {
             if probe.is_some() {
@@ -333,11 +337,12 @@ fn host_of<B>(req: &Request<B>) -> &str {
     without_port.trim_end_matches('.')
 }
 
-/// The authority as the client sent it (with port), for Host and X-Forwarded-Host.
-fn authority_of<B>(req: &Request<B>) -> Option<HeaderValue> {
+/// The authority as the client sent it (with port), for Host and X-Forwarded-Host, and whether it came from an
+/// absolute-form URI rather than the Host header.
+fn authority_of<B>(req: &Request<B>) -> (Option<HeaderValue>, bool) {
     match req.uri().authority() {
-        Some(a) => HeaderValue::from_str(a.as_str()).ok(),
-        None => req.headers().get(HOST).cloned(),
+        Some(a) => (HeaderValue::from_str(a.as_str()).ok(), true),
+        None => (req.headers().get(HOST).cloned(), false),
     }
 }
 
