@@ -40,46 +40,54 @@ const HOP_COUNTS: [HeaderValue; MAX_HOPS as usize] = [
     HeaderValue::from_static("8"),
 ];
 
+/// The options listed in `Connection` headers, trimmed.
+fn connection_options(headers: &HeaderMap) -> impl Iterator<Item = &str> {
+    headers.get_all(CONNECTION).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).map(str::trim)
+}
+
+/// True for a `Connection` option naming a header that is not hop-by-hop anyway (`close` names no header).
+fn names_another_header(option: &str) -> bool {
+    !option.is_empty()
+        && !option.eq_ignore_ascii_case("close")
+        && !HOP_BY_HOP.iter().any(|n| option.eq_ignore_ascii_case(n.as_str()))
+}
+
 /// The protocol the client asked to switch to, when it asked (`Connection: upgrade` plus `Upgrade`).
 pub fn requested_upgrade(headers: &HeaderMap) -> Option<HeaderValue> {
-    let asks = headers
-        .get_all(CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|t| t.trim().eq_ignore_ascii_case("upgrade"));
+    let asks = connection_options(headers).any(|t| t.eq_ignore_ascii_case("upgrade"));
     if asks { headers.get(UPGRADE).cloned() } else { None }
 }
 
 /// Removes hop-by-hop headers, including every header named in `Connection`. Most requests carry none but
 /// `Connection`, so one pass over the names decides whether any removal (a hash lookup each) is needed.
 pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    let mut any = false;
-    let mut connection = false;
+    // Bit i set: HOP_BY_HOP[i] is present (bit 0 is Connection).
+    let mut present = 0u16;
     for name in headers.keys() {
-        if HOP_BY_HOP.contains(name) {
-            any = true;
-            connection |= name == CONNECTION;
+        if let Some(i) = HOP_BY_HOP.iter().position(|h| h == name) {
+            present |= 1 << i;
         }
     }
-    if !any {
+    if present == 0 {
         return;
     }
-    if connection {
-        let named: Vec<HeaderName> = headers
-            .get_all(CONNECTION)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .filter_map(|t| HeaderName::from_bytes(t.trim().as_bytes()).ok())
+    let connection = present & 1 != 0;
+    // `Connection: keep-alive` (or `close`, `upgrade`) names nothing the loop below does not remove already: only
+    // other names are collected (which allocates).
+    if connection && connection_options(headers).any(names_another_header) {
+        let named: Vec<HeaderName> = connection_options(headers)
+            .filter(|t| names_another_header(t))
+            .filter_map(|t| HeaderName::from_bytes(t.as_bytes()).ok())
             .collect();
         for name in named {
             headers.remove(name);
         }
     }
     let keep_te_trailers = headers.get(TE).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"trailers"));
-    for name in &HOP_BY_HOP {
-        headers.remove(name);
+    for (i, name) in HOP_BY_HOP.iter().enumerate() {
+        if present & (1 << i) != 0 {
+            headers.remove(name);
+        }
     }
     if keep_te_trailers {
         headers.insert(TE, HeaderValue::from_static("trailers"));
