@@ -2,6 +2,7 @@
 //! ratios compare like with like on the same machine at the same moment. `bench/run` installs the tools, builds,
 //! and runs `roundabout-bench run`; the other subcommands are the pieces the driver starts as child processes.
 
+mod http_load;
 mod interrupt;
 mod lab;
 mod machine;
@@ -53,6 +54,8 @@ enum Command {
     },
     /// WebSocket echo load: each connection sends a message and waits for its echo, repeatedly.
     WsLoad(ws_load::WsLoadArgs),
+    /// Paced HTTP load: GETs at a fixed rate over keep-alive connections; prints one JSON line (bench/app uses it).
+    HttpLoad(http_load::HttpLoadArgs),
 }
 
 /// What `run` measures and for how long.
@@ -84,6 +87,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Upstream { ports }) => upstream::serve(&ports),
         Some(Command::WsLoad(args)) => ws_load::run(&args),
+        Some(Command::HttpLoad(args)) => http_load::run(&args),
         Some(Command::Run(args)) => run::run(&args),
         None => run::run(&cli.run),
     };
