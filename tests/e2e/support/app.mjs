@@ -57,9 +57,10 @@ const signal = (pid, sig) => {
  * Starts tauri-driver and a session on the app with `XDG_CONFIG_HOME=configHome`. Resolves to
  * `{ session, logs(), stop() }`. `stop()` is safe to call more than once and resolves to the processes ("pid name")
  * still running well after the session ended and the driver stopped; they are killed, and a test can assert on them.
+ * `app` is the binary to launch: the debug build by default (the benchmark passes the release build).
  */
-export async function launchApp({ configHome, timeout = 60_000 }) {
-  if (!existsSync(APP)) throw new Error(`${APP} is missing: cargo build --workspace --features roundabout-app/custom-protocol`);
+export async function launchApp({ configHome, timeout = 60_000, app = APP }) {
+  if (!existsSync(app)) throw new Error(`${app} is missing: cargo build --workspace --features roundabout-app/custom-protocol`);
   // The env var doubles as a marker: every process the driver starts inherits it, and nothing else has it.
   const marker = `XDG_CONFIG_HOME=${configHome}`;
   const [port, nativePort] = [await freePort(), await freePort()];
@@ -114,7 +115,7 @@ export async function launchApp({ configHome, timeout = 60_000 }) {
       await fetch(`${base}/status`, { signal: AbortSignal.timeout(1_000) });
     }, { timeout, interval: 100, what: "tauri-driver listening" });
     session = await Session.create(base, {
-      alwaysMatch: { browserName: "wry", "tauri:options": { application: APP } },
+      alwaysMatch: { browserName: "wry", "tauri:options": { application: app } },
     });
   } catch (e) {
     await stop();
