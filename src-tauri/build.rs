@@ -8,6 +8,7 @@ fn main() {
         "validate_config",
         "set_listener_enabled",
         "watch_events",
+        "digest_shown",
     ]);
     if let Err(e) = tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest)) {
         // A build script reports failure by exiting non-zero with the reason on stderr.

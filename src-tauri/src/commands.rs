@@ -47,3 +47,9 @@ pub async fn set_listener_enabled(shell: State<'_, Shell>, name: String, enabled
 pub fn watch_events(shell: State<'_, Shell>, channel: Channel<Digest>) {
     shell.watch(channel);
 }
+
+/// The page drew the last digest: the next one may go (see [`crate::forwarder::DigestGate`]).
+#[tauri::command]
+pub fn digest_shown(shell: State<'_, Shell>) {
+    shell.digests.shown();
+}

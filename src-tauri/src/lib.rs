@@ -32,6 +32,7 @@ pub fn run() {
             commands::validate_config,
             commands::set_listener_enabled,
             commands::watch_events,
+            commands::digest_shown,
         ])
         .build(tauri::generate_context!());
     let app = match app {

@@ -18,6 +18,8 @@ pub struct Shell {
     pub store: ConfigStore,
     problem: Arc<Mutex<Option<FileProblem>>>,
     forwarder: Mutex<Option<JoinHandle<()>>>,
+    /// The page's confirmations that it drew a digest; the forwarder paces itself on them.
+    pub digests: Arc<forwarder::DigestGate>,
 }
 
 impl Shell {
@@ -51,7 +53,7 @@ impl Shell {
         if let Err(e) = engine.follow(store.clone()) {
             tracing::warn!("{e}");
         }
-        Ok(Shell { engine, store, problem, forwarder: Mutex::new(None) })
+        Ok(Shell { engine, store, problem, forwarder: Mutex::new(None), digests: Arc::default() })
     }
 
     /// What `get_state` returns.
@@ -71,7 +73,8 @@ impl Shell {
 
     /// Streams digests to `channel`, replacing any previous stream (a reloaded webview subscribes again).
     pub fn watch(&self, channel: Channel<Digest>) {
-        let task = tauri::async_runtime::spawn(forwarder::forward(self.engine.clone(), channel));
+        let task =
+            tauri::async_runtime::spawn(forwarder::forward(self.engine.clone(), channel, Arc::clone(&self.digests)));
         if let Some(old) = self.forwarder.lock().unwrap_or_else(PoisonError::into_inner).replace(task) {
             old.abort();
         }

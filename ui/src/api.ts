@@ -27,7 +27,9 @@ export const api = {
   validateConfig: (config: Config) => call<ConfigIssue[]>("validate_config", { config }),
   setListenerEnabled: (name: string, enabled: boolean) =>
     call<AppState>("set_listener_enabled", { name, enabled }),
-  /** Starts the Digest stream; `onDigest` is called at most ~20 times a second. */
+  /** Tells the backend the last digest is drawn, so it may send the next (it waits up to a second otherwise). */
+  digestShown: () => call<void>("digest_shown"),
+  /** Starts the Digest stream; `onDigest` is called at most ~20 times a second, and only after `digestShown`. */
   watchEvents: async (onDigest: (d: Digest) => void): Promise<Channel<Digest>> => {
     const channel = new Channel<Digest>(onDigest);
     await call<void>("watch_events", { channel });

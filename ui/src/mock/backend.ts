@@ -143,6 +143,8 @@ export class MockBackend {
       case "watch_events":
         this.#channel = args.channel as { id: number };
         return null;
+      case "digest_shown":
+        return null;
       default:
         throw { code: "unknown_command", message: `unknown command ${cmd}`, issues: [] } satisfies ApiError;
     }

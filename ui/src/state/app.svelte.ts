@@ -18,7 +18,8 @@ const VALIDATE_DELAY_MS = 200;
 class AppStore {
   /** The config the engine runs; drafts that failed validation never get here. */
   config = $state<Config | null>(null);
-  status = $state<Status | null>(null);
+  /** Replaced whole by every digest (20 a second under load), never edited in place: no deep proxy needed. */
+  status = $state.raw<Status | null>(null);
   configPath = $state("");
   fileProblem = $state<FileProblem | null>(null);
   /** The last config file edit the engine refused (the previous config keeps serving). */
@@ -220,6 +221,8 @@ class AppStore {
       if (e.type === "config_applied" && e.source !== "app") void this.#reloadFromFile();
       else if (e.type === "config_rejected" && e.source !== "app") this.rejected = { source: e.source, issues: e.issues };
     }
+    // The backend sends the next digest once this one is drawn, so a busy log never queues up in the webview.
+    requestAnimationFrame(() => void api.digestShown().catch(() => {}));
   }
 
   async #reloadFromFile(): Promise<void> {
