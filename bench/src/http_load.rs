@@ -22,6 +22,8 @@ use tokio::net::TcpStream;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+use crate::quantile::nearest_rank;
+
 /// Longest one request may take before it counts as an error and its connection is replaced: bounds a run against
 /// a proxy that stopped answering.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -305,13 +307,6 @@ fn summarize(mut total: Tally, schedule: Schedule, start: Instant, connections: 
     })
 }
 
-/// The q-quantile of ascending samples by nearest rank; 0 for none.
-fn nearest_rank(ascending: &[u32], q: f64) -> u32 {
-    #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)] // q in 0..=1
-    let rank = (q * ascending.len() as f64).ceil() as usize;
-    ascending.get(rank.saturating_sub(1)).copied().unwrap_or(0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -340,15 +335,6 @@ mod tests {
         assert!(schedule.kept_pace(10_000));
         assert!(schedule.kept_pace(9_900));
         assert!(!schedule.kept_pace(9_899));
-    }
-
-    #[test]
-    fn nearest_rank_quantiles() {
-        let samples: Vec<u32> = (1..=100).collect();
-        assert_eq!(nearest_rank(&samples, 0.50), 50);
-        assert_eq!(nearest_rank(&samples, 0.99), 99);
-        assert_eq!(nearest_rank(&[7], 0.0), 7);
-        assert_eq!(nearest_rank(&[], 0.5), 0);
     }
 
     /// A server answering `/ok` with 200 and anything else with 404, on 127.0.0.1:0.

@@ -14,6 +14,7 @@ mod pace;
 mod pin;
 mod ports;
 mod process;
+mod quantile;
 mod report;
 mod results;
 mod roundabout;

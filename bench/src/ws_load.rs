@@ -12,6 +12,8 @@ use tokio::net::TcpStream;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
+
+use crate::quantile::nearest_rank;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::{WebSocketStream, client_async};
 
@@ -91,7 +93,12 @@ async fn load(args: &WsLoadArgs) -> Result<Measurement, String> {
     latencies.sort_unstable();
     #[allow(clippy::cast_precision_loss)] // counts far below 2^52
     let rps = latencies.len() as f64 / elapsed;
-    Ok(Measurement { rps, p50_us: percentile(&latencies, 0.50), p99_us: percentile(&latencies, 0.99), problems })
+    Ok(Measurement {
+        rps,
+        p50_us: f64::from(nearest_rank(&latencies, 0.50)),
+        p99_us: f64::from(nearest_rank(&latencies, 0.99)),
+        problems,
+    })
 }
 
 /// Opens one WebSocket connection with TCP_NODELAY, as browsers and proxies do.
@@ -135,28 +142,4 @@ async fn echo_until(mut socket: Socket, deadline: Instant, payload: Bytes) -> (V
     }
     let _ = socket.close(None).await;
     (latencies, None)
-}
-
-/// The q-quantile of sorted samples (nearest rank), 0 when there are none.
-fn percentile(sorted: &[u32], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)] // q in 0..=1
-    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-    f64::from(sorted[rank - 1])
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn nearest_rank_percentiles() {
-        let samples: Vec<u32> = (1..=100).collect();
-        assert!((percentile(&samples, 0.50) - 50.0).abs() < f64::EPSILON);
-        assert!((percentile(&samples, 0.99) - 99.0).abs() < f64::EPSILON);
-        assert!((percentile(&[7], 0.99) - 7.0).abs() < f64::EPSILON);
-        assert!(percentile(&[], 0.5).abs() < f64::EPSILON);
-    }
 }
