@@ -269,13 +269,11 @@ impl EventStream {
     /// The next event, or how many were missed; `None` once the engine is gone.
     pub async fn recv(&mut self) -> Option<Received> {
         loop {
-            let received = match self.rx.recv().await {
-                Ok(event) => Received::Event(event),
-                Err(broadcast::error::RecvError::Lagged(n)) => Received::Missed(n),
+            match self.rx.recv().await {
+                Ok(event) if self.skips(&event) => {}
+                Ok(event) => return Some(Received::Event(event)),
+                Err(broadcast::error::RecvError::Lagged(n)) => return Some(Received::Missed(n)),
                 Err(broadcast::error::RecvError::Closed) => return None,
-            };
-            if self.accepts(&received) {
-                return Some(received);
             }
         }
     }
@@ -283,20 +281,18 @@ impl EventStream {
     /// Like [`recv`](Self::recv) without waiting: `None` when nothing is queued.
     pub fn try_recv(&mut self) -> Option<Received> {
         loop {
-            let received = match self.rx.try_recv() {
-                Ok(event) => Received::Event(event),
-                Err(broadcast::error::TryRecvError::Lagged(n)) => Received::Missed(n),
+            match self.rx.try_recv() {
+                Ok(event) if self.skips(&event) => {}
+                Ok(event) => return Some(Received::Event(event)),
+                Err(broadcast::error::TryRecvError::Lagged(n)) => return Some(Received::Missed(n)),
                 Err(_) => return None,
-            };
-            if self.accepts(&received) {
-                return Some(received);
             }
         }
     }
 
     /// A changes-only subscriber skips the request events other subscribers asked for.
-    fn accepts(&self, received: &Received) -> bool {
-        self.requests.is_some() || !matches!(received, Received::Event(e) if matches!(**e, Event::Request(_)))
+    fn skips(&self, event: &Event) -> bool {
+        self.requests.is_none() && matches!(event, Event::Request(_))
     }
 }
 

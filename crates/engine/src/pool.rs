@@ -8,7 +8,6 @@
 //! closed is not reused.
 
 use std::error::Error as StdError;
-use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -44,13 +43,15 @@ struct Idle {
     since: Instant,
 }
 
-/// Why an attempt got no response.
-#[derive(Debug)]
+/// Why an attempt got no response; shown as a short cause (`connection refused`, `connect timed out`…).
+#[derive(Debug, thiserror::Error)]
 pub enum UpstreamError {
     /// Connecting failed (refused, timed out, TLS): nothing was sent.
-    Connect(Box<dyn StdError + Send + Sync>),
+    #[error("{}", client::describe(.0.as_ref()))]
+    Connect(#[source] Box<dyn StdError + Send + Sync>),
     /// The connection failed while sending the request or waiting for the response.
-    Send(hyper::Error),
+    #[error("{}", client::describe(.0))]
+    Send(#[source] hyper::Error),
 }
 
 impl UpstreamError {
@@ -61,10 +62,7 @@ impl UpstreamError {
 
     /// A short cause for the log and error pages: `connection refused`, `connect timed out`…
     pub fn describe(&self) -> String {
-        match self {
-            UpstreamError::Connect(e) => client::describe(e.as_ref()),
-            UpstreamError::Send(e) => client::describe(e),
-        }
+        self.to_string()
     }
 
     /// True when the Upstream closed the connection before any response byte.
@@ -72,21 +70,6 @@ impl UpstreamError {
         match self {
             UpstreamError::Connect(_) => false,
             UpstreamError::Send(e) => client::closed_before_response(e),
-        }
-    }
-}
-
-impl fmt::Display for UpstreamError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.describe())
-    }
-}
-
-impl StdError for UpstreamError {
-    fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        match self {
-            UpstreamError::Connect(e) => Some(e.as_ref()),
-            UpstreamError::Send(e) => Some(e),
         }
     }
 }
