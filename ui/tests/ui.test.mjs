@@ -160,6 +160,15 @@ describe("live log and distribution", () => {
       assert.equal(await share.innerText(), "75%");
     }));
 
+  it("confirms each digest once it is drawn, so the backend never queues more than the page can show", () =>
+    withApp({ config: web() }, async (page) => {
+      const shown = async () => (await calls(page)).filter((c) => c.cmd === "digest_shown").length;
+      const before = await shown();
+      await pushRequests(page, traffic.slice(0, 2));
+      await page.locator(".log tbody tr").nth(1).waitFor();
+      await eventually(async () => assert.equal(await shown(), before + 1, "one confirmation per digest drawn"));
+    }));
+
   it("counts requests whose rows were dropped (Digest.missed) in the rates, not in the log", () =>
     withApp({ config: web() }, async (page) => {
       await pushRequests(page, traffic.slice(0, 2));
