@@ -113,19 +113,34 @@ impl Printer {
     /// Appends [`request_line`](Self::request_line) to `out` without allocating a line of its own: under load the
     /// log is written at tens of thousands of lines a second.
     fn write_request(&self, r: &RequestEvent, out: &mut String) {
+        // Pieces pushed one by one rather than through `write!`: this runs once per request.
         let by = r.upstream.as_deref().unwrap_or("roundabout");
-        let _ = write!(out, "{} {}{} ->", r.method, r.host, r.path);
+        for piece in [r.method.as_str(), " ", &r.host, &r.path, " ->"] {
+            out.push_str(piece);
+        }
         for failed in &r.failed {
-            let _ = write!(out, " {} {} ->", failed.upstream, short_cause(&failed.error));
+            for piece in [" ", &failed.upstream, " ", short_cause(&failed.error), " ->"] {
+                out.push_str(piece);
+            }
         }
+        out.push(' ');
+        out.push_str(by);
+        out.push(' ');
         if self.color {
-            let _ = write!(out, " {by} \x1b[{}m{}\x1b[0m ", color_code(r.status), r.status);
+            for piece in ["\x1b[", color_code(r.status), "m"] {
+                out.push_str(piece);
+            }
+            push_number(out, r.status.into());
+            out.push_str("\x1b[0m");
         } else {
-            let _ = write!(out, " {by} {} ", r.status);
+            push_number(out, r.status.into());
         }
+        out.push(' ');
         write_latency(out, r.latency_us);
         if let Some(error) = &r.error {
-            let _ = write!(out, " ({error})");
+            for piece in [" (", error, ")"] {
+                out.push_str(piece);
+            }
         }
     }
 }
@@ -167,10 +182,37 @@ pub fn listener_line(l: &ListenerEvent) -> String {
     }
 }
 
+/// `1.2ms` below a second, `2.50s` from there, rounded half up, in integers (once per request line).
 fn write_latency(out: &mut String, us: u64) {
-    #[allow(clippy::cast_precision_loss)] // display only
-    let ms = us as f64 / 1000.0;
-    let _ = if ms >= 1000.0 { write!(out, "{:.2}s", ms / 1000.0) } else { write!(out, "{ms:.1}ms") };
+    let (whole, fraction, digits, unit) = if us >= 1_000_000 {
+        let hundredths = us.saturating_add(5_000) / 10_000;
+        (hundredths / 100, hundredths % 100, 2, "s")
+    } else {
+        let tenths = (us + 50) / 100;
+        (tenths / 10, tenths % 10, 1, "ms")
+    };
+    push_number(out, whole);
+    out.push('.');
+    if digits == 2 && fraction < 10 {
+        out.push('0');
+    }
+    push_number(out, fraction);
+    out.push_str(unit);
+}
+
+/// Appends a number's decimal digits.
+fn push_number(out: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + u8::try_from(n % 10).unwrap_or(0);
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend(digits[at..].iter().map(|&d| char::from(d)));
 }
 
 fn color_code(status: u16) -> &'static str {
@@ -204,7 +246,7 @@ mod tests {
         RequestEvent {
             at_ms: 0,
             listener: "web".into(),
-            method: "GET".into(),
+            method: "GET".parse().unwrap(),
             host: "app.localhost".into(),
             path: "/api/users".into(),
             target: Some("api".into()),
@@ -228,6 +270,10 @@ mod tests {
             "GET app.localhost/api/users -> roundabout 404 0.1ms (no Target matched)"
         );
         assert!(p.request_line(&event(Some("u"), 200, 2_500_000, None)).ends_with("200 2.50s"));
+        for (us, shown) in [(0, "0.0ms"), (49, "0.0ms"), (50, "0.1ms"), (999_949, "999.9ms"), (1_004_999, "1.00s")] {
+            assert!(p.request_line(&event(Some("u"), 200, us, None)).ends_with(&format!("200 {shown}")), "{us}");
+        }
+        assert!(p.request_line(&event(Some("u"), 200, 61_050_000, None)).ends_with("200 61.05s"));
         let mut retried = event(Some("127.0.0.1:3003"), 200, 800, None);
         retried.failed = vec![FailedAttempt { upstream: "127.0.0.1:3002".into(), error: "connection refused".into() }];
         assert_eq!(

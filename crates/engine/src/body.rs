@@ -9,8 +9,9 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 
-use crate::pool::Lease;
 use crate::upstream::InFlight;
+use crate::upstream_body::UpstreamBody;
+use crate::upstream_error::UpstreamError;
 
 /// The client's request body, held so that a request can go to another Upstream when connecting fails: the body
 /// stays in its slot until an attempt actually starts sending it.
@@ -98,12 +99,10 @@ pub enum ResponseBody {
     /// The Upstream's body, and the guard that keeps the request counted in flight until the body ends (so
     /// least-connections and draining see a long download or event stream).
     Upstream {
-        /// The body as it arrives.
-        body: Incoming,
+        /// The body as it arrives; its connection goes back to the pool when it ends.
+        body: UpstreamBody,
         /// Dropped at the end of the body (or when the client goes away).
         open: Option<InFlight>,
-        /// The connection, back to its pool at the end of the body.
-        lease: Option<Lease>,
     },
     /// A complete page; `None` once sent.
     Page(Option<Bytes>),
@@ -111,15 +110,14 @@ pub enum ResponseBody {
 
 impl Body for ResponseBody {
     type Data = Bytes;
-    type Error = hyper::Error;
+    type Error = UpstreamError;
 
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, UpstreamError>>> {
         match &mut *self {
-            ResponseBody::Upstream { body, open, lease } => {
+            ResponseBody::Upstream { body, open } => {
                 let polled = Pin::new(&mut *body).poll_frame(cx);
                 if matches!(polled, Poll::Ready(None | Some(Err(_)))) || body.is_end_stream() {
                     open.take();
-                    lease.take();
                 }
                 polled
             }

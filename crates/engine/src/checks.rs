@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use http::header::{HOST, USER_AGENT};
 use http::uri::InvalidUri;
-use http::{HeaderValue, Request, Uri};
+use http::{HeaderMap, HeaderValue, Method, Uri};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::{Instant, MissedTickBehavior};
 
@@ -20,6 +20,7 @@ use crate::mux::Mux;
 use crate::proxy::Proxy;
 use crate::target::Target;
 use crate::upstream::Upstream;
+use crate::upstream_conn::Outgoing;
 
 /// The running check tasks, by Target name. Dropping it stops them all.
 #[derive(Debug, Default)]
@@ -116,17 +117,16 @@ async fn check(target: Arc<Target>, proxy: Arc<Proxy>, index: usize) {
 async fn probe(proxy: &Proxy, upstream: &Upstream, path: &str, expect: u16, timeout_ms: u64) -> Result<(), String> {
     let (path, query) = path.split_once('?').map_or((path, None), |(p, q)| (p, Some(q)));
     let uri: Uri = upstream.target.path_and_query(path, query).parse().map_err(|e: InvalidUri| e.to_string())?;
-    let mut request = Request::new(RequestBody::Empty);
-    *request.uri_mut() = uri;
-    request.headers_mut().insert(HOST, upstream.connections.host().clone());
-    request.headers_mut().insert(USER_AGENT, HeaderValue::from_static("roundabout-health-check"));
-    let sent = upstream.connections.send(proxy.connector(), request);
+    let mut headers = HeaderMap::with_capacity(2);
+    headers.insert(HOST, upstream.connections.host().clone());
+    headers.insert(USER_AGENT, HeaderValue::from_static("roundabout-health-check"));
+    let head = Outgoing { method: &Method::GET, uri: &uri, headers: &headers };
+    let sent = upstream.connections.send(proxy.connector(), &head, RequestBody::Empty);
     match tokio::time::timeout(Duration::from_millis(timeout_ms), sent).await {
         Err(_) => Err(format!("no answer within {timeout_ms}ms")),
-        Ok(Err(failed)) => Err(failed.error.describe()),
-        Ok(Ok((response, lease))) => {
-            // The body is not read, so the connection cannot serve another request.
-            lease.discard();
+        Ok(Err(error)) => Err(error.describe()),
+        Ok(Ok(response)) => {
+            // The body is not read: dropping it closes the connection.
             let status = response.status().as_u16();
             if status == expect { Ok(()) } else { Err(format!("status {status} (expected {expect})")) }
         }

@@ -74,30 +74,6 @@ impl tower_service::Service<Name> for LoopbackResolver {
     }
 }
 
-/// True when the Upstream closed or reset the connection before sending any response byte: a GET or HEAD may then
-/// be retried elsewhere (nothing was answered, and such requests are safe to send again).
-pub fn closed_before_response(error: &(dyn StdError + 'static)) -> bool {
-    let mut source = Some(error);
-    while let Some(e) = source {
-        if let Some(io) = e.downcast_ref::<io::Error>() {
-            return matches!(
-                io.kind(),
-                io::ErrorKind::ConnectionReset
-                    | io::ErrorKind::ConnectionAborted
-                    | io::ErrorKind::BrokenPipe
-                    | io::ErrorKind::UnexpectedEof
-            );
-        }
-        if let Some(h) = e.downcast_ref::<hyper::Error>()
-            && h.is_incomplete_message()
-        {
-            return true;
-        }
-        source = e.source();
-    }
-    false
-}
-
 /// A short cause for the log and error pages: `connection refused`, `connect timed out`…
 pub fn describe(error: &(dyn StdError + 'static)) -> String {
     let mut deepest: &(dyn StdError + 'static) = error;
@@ -112,17 +88,6 @@ pub fn describe(error: &(dyn StdError + 'static)) -> String {
                 io::ErrorKind::AddrNotAvailable => "address not available".into(),
                 _ => io.to_string(),
             };
-        }
-        if let Some(h) = e.downcast_ref::<hyper::Error>() {
-            if h.is_incomplete_message() {
-                return "closed the connection before answering".into();
-            }
-            if h.is_parse() {
-                return "sent a response that is not valid HTTP".into();
-            }
-            if h.is_timeout() {
-                return "timed out".into();
-            }
         }
         deepest = e;
         source = e.source();

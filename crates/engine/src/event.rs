@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use http::Method;
 use schemars::JsonSchema;
 use serde::Serialize;
 use tokio::sync::broadcast;
@@ -54,7 +55,11 @@ pub struct RequestEvent {
     #[schemars(with = "String")]
     pub listener: Arc<str>,
     /// Request method.
-    pub method: String,
+    // An `http::Method`, not a String: the usual methods cost no allocation per request.
+    #[serde(serialize_with = "serialize_method")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    #[schemars(with = "String")]
+    pub method: Method,
     /// Host the client asked for (without port).
     pub host: String,
     /// Path and query as the client sent them.
@@ -76,6 +81,11 @@ pub struct RequestEvent {
     pub error: Option<String>,
     /// Upstreams tried before the one that answered, and why each failed.
     pub failed: Vec<FailedAttempt>,
+}
+
+/// Writes a method as its name (`"GET"`).
+fn serialize_method<S: serde::Serializer>(method: &Method, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(method.as_str())
 }
 
 /// An attempt at one Upstream that failed before any response.
@@ -349,7 +359,7 @@ mod tests {
         bus.send(Event::Request(RequestEvent {
             at_ms: 0,
             listener: "web".into(),
-            method: "GET".into(),
+            method: Method::GET,
             host: "h".into(),
             path: "/".into(),
             target: None,

@@ -2,24 +2,26 @@
 //!
 //! Each Upstream in the routing snapshot holds its pool directly, so a request finds its idle connection with
 //! one uncontended lock and a `Vec::pop` (no hashing, no task spawned per request). A connection goes back to the
-//! pool when the response body ends; it is connected first and only then handed the request, so a connect failure
-//! leaves the request untouched for the next Upstream. Idle connections older than [`POOL_IDLE`] are dropped on the
-//! next checkout and by [`ConnectionPool::sweep`], below Node's 5 s keep-alive, so a connection the dev server has
-//! closed is not reused.
+//! pool when the response body ends cleanly (see [`crate::upstream_body`]). Idle connections older than
+//! [`POOL_IDLE`] are dropped on the next checkout and by [`ConnectionPool::sweep`], below Node's 5 s keep-alive,
+//! so a connection the dev server has closed is not reused; one it closed sooner is noticed before it is used.
 
-use std::error::Error as StdError;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use http::uri::{Authority, Scheme};
-use http::{HeaderValue, Request, Response, Uri};
-use hyper::body::Incoming;
-use hyper::client::conn::http1::{self, SendRequest};
+use http::{HeaderValue, Response, Uri};
+use hyper_util::rt::TokioIo;
 use tokio::time::Instant;
 use tower_service::Service;
 
 use crate::body::RequestBody;
-use crate::client::{self, Connector};
+use crate::client::Connector;
+use crate::h1::Framing;
+use crate::upload::{self, Upload};
+use crate::upstream_body::UpstreamBody;
+use crate::upstream_conn::{Outgoing, UpstreamConn};
+use crate::upstream_error::UpstreamError;
 
 /// How long an idle connection is kept (below Node's 5 s server keep-alive).
 pub const POOL_IDLE: Duration = Duration::from_secs(4);
@@ -39,71 +41,9 @@ pub struct ConnectionPool {
 
 #[derive(Debug)]
 struct Idle {
-    sender: SendRequest<RequestBody>,
+    /// Boxed: the socket (with TLS state) is large and moves between the pool and each response body.
+    conn: Box<UpstreamConn>,
     since: Instant,
-}
-
-/// Why an attempt got no response; shown as a short cause (`connection refused`, `connect timed out`…).
-#[derive(Debug, thiserror::Error)]
-pub enum UpstreamError {
-    /// Connecting failed (refused, timed out, TLS): nothing was sent.
-    #[error("{}", client::describe(.0.as_ref()))]
-    Connect(#[source] Box<dyn StdError + Send + Sync>),
-    /// The connection failed while sending the request or waiting for the response.
-    #[error("{}", client::describe(.0))]
-    Send(#[source] hyper::Error),
-}
-
-impl UpstreamError {
-    /// True when nothing reached the Upstream, so the request may go elsewhere whatever its method.
-    pub fn is_connect(&self) -> bool {
-        matches!(self, UpstreamError::Connect(_))
-    }
-
-    /// A short cause for the log and error pages: `connection refused`, `connect timed out`…
-    pub fn describe(&self) -> String {
-        self.to_string()
-    }
-
-    /// True when the Upstream closed the connection before any response byte.
-    pub fn closed_before_response(&self) -> bool {
-        match self {
-            UpstreamError::Connect(_) => false,
-            UpstreamError::Send(e) => client::closed_before_response(e),
-        }
-    }
-}
-
-/// A failed attempt, with the request handed back when it was never sent (so the next Upstream can take it).
-pub struct Failed {
-    /// What went wrong.
-    pub error: UpstreamError,
-    /// The request, when nothing of it was sent.
-    pub unsent: Option<Request<RequestBody>>,
-}
-
-/// A connection on loan to one request; back to its pool when dropped (at the end of the response body), unless
-/// the connection was upgraded or closed.
-#[derive(Debug)]
-pub struct Lease {
-    sender: Option<SendRequest<RequestBody>>,
-    pool: Arc<ConnectionPool>,
-}
-
-impl Lease {
-    /// Keeps the connection out of the pool: it now carries a WebSocket (or another upgraded protocol), or its
-    /// response was not read to the end.
-    pub fn discard(mut self) {
-        self.sender = None;
-    }
-}
-
-impl Drop for Lease {
-    fn drop(&mut self) {
-        if let Some(sender) = self.sender.take() {
-            self.pool.put(sender);
-        }
-    }
 }
 
 impl ConnectionPool {
@@ -124,27 +64,39 @@ impl ConnectionPool {
         &self.host
     }
 
-    /// Sends `request` on an idle connection, or on a new one. A request that found its idle connection closing
-    /// before anything was written is sent again on another; a connect failure hands the request back.
+    /// Sends a request on an idle connection, or on a new one, and returns the response head with its body to
+    /// stream. The head is only borrowed: after a failure it is still there for the next Upstream. A request
+    /// without a body that finds its idle connection closed by the Upstream goes again on a new connection.
     pub async fn send(
         self: &Arc<Self>,
         connector: &Connector,
-        mut request: Request<RequestBody>,
-    ) -> Result<(Response<Incoming>, Lease), Failed> {
+        head: &Outgoing<'_>,
+        body: RequestBody,
+    ) -> Result<Response<UpstreamBody>, UpstreamError> {
+        let framing = upload::framing(&body, head.headers);
+        let mut body = Some(body);
         loop {
-            let (mut sender, reused) = match self.take_idle().await {
-                Some(sender) => (sender, true),
-                None => match self.connect(connector).await {
-                    Ok(sender) => (sender, false),
-                    Err(error) => return Err(Failed { error, unsent: Some(request) }),
-                },
+            let (mut conn, reused) = match self.take_idle() {
+                Some(conn) => (conn, true),
+                None => (self.connect(connector).await?, false),
             };
-            match sender.try_send_request(request).await {
-                Ok(response) => return Ok((response, Lease { sender: Some(sender), pool: Arc::clone(self) })),
-                Err(mut e) => match e.take_message() {
-                    Some(back) if reused => request = back,
-                    unsent => return Err(Failed { error: UpstreamError::Send(e.into_error()), unsent }),
-                },
+            if let Err(e) = conn.write_head(head, framing).await {
+                if reused {
+                    continue;
+                }
+                return Err(UpstreamError::Io(e));
+            }
+            let mut upload = body.take().and_then(|b| Upload::new(b, framing));
+            match conn.read_head(head.method, &mut upload).await {
+                Ok(response) => {
+                    let body = UpstreamBody::new(conn, &response, upload, Arc::clone(self));
+                    return Ok(Response::from_parts(response.parts, body));
+                }
+                Err(e) if reused && framing == Framing::Empty && e.closed_before_response() => {
+                    // The Upstream closed this idle connection as the request went out: nothing was answered, and
+                    // there is no body to have lost.
+                }
+                Err(e) => return Err(e),
             }
         }
     }
@@ -152,7 +104,7 @@ impl ConnectionPool {
     /// Drops idle connections past [`POOL_IDLE`] or closed by the Upstream.
     pub fn sweep(&self, now: Instant) {
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-        idle.retain(|i| now.saturating_duration_since(i.since) < POOL_IDLE && !i.sender.is_closed());
+        idle.retain_mut(|i| now.saturating_duration_since(i.since) < POOL_IDLE && i.conn.is_idle_and_open());
     }
 
     /// Idle connections right now.
@@ -160,41 +112,27 @@ impl ConnectionPool {
         self.idle.lock().unwrap_or_else(PoisonError::into_inner).len()
     }
 
-    /// The most recently used idle connection that is still open and fresh, once it is ready for a request.
-    async fn take_idle(&self) -> Option<SendRequest<RequestBody>> {
+    /// The most recently used idle connection that is still open and fresh.
+    fn take_idle(&self) -> Option<Box<UpstreamConn>> {
         loop {
-            // The lock is held only for the pop, never across the await below.
-            let idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner).pop()?;
-            if idle.since.elapsed() >= POOL_IDLE || idle.sender.is_closed() {
-                continue;
-            }
-            let mut sender = idle.sender;
-            // Ready at once unless the connection is still finishing the previous response; an error means closed.
-            if sender.ready().await.is_ok() {
-                return Some(sender);
+            let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner).pop()?;
+            if idle.since.elapsed() < POOL_IDLE && idle.conn.is_idle_and_open() {
+                return Some(idle.conn);
             }
         }
     }
 
-    fn put(&self, sender: SendRequest<RequestBody>) {
-        if sender.is_closed() {
-            return;
-        }
+    /// Takes back a connection whose response has ended cleanly.
+    pub(crate) fn put(&self, conn: Box<UpstreamConn>) {
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
         if idle.len() < MAX_IDLE {
-            idle.push(Idle { sender, since: Instant::now() });
+            idle.push(Idle { conn, since: Instant::now() });
         }
     }
 
-    async fn connect(&self, connector: &Connector) -> Result<SendRequest<RequestBody>, UpstreamError> {
+    async fn connect(&self, connector: &Connector) -> Result<Box<UpstreamConn>, UpstreamError> {
         let io = connector.clone().call(self.origin.clone()).await.map_err(UpstreamError::Connect)?;
-        let (sender, connection) = http1::Builder::new().handshake(io).await.map_err(UpstreamError::Send)?;
-        tokio::spawn(async move {
-            if let Err(e) = connection.with_upgrades().await {
-                tracing::debug!("upstream connection ended: {e}");
-            }
-        });
-        Ok(sender)
+        Ok(Box::new(UpstreamConn::new(TokioIo::new(io))))
     }
 }
 
@@ -202,12 +140,14 @@ impl ConnectionPool {
 mod tests {
     use bytes::Bytes;
     use http::header::HOST;
+    use http::{HeaderMap, Method};
     use http_body_util::BodyExt;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpListener;
     use tokio::sync::mpsc;
 
     use super::*;
+    use crate::client;
 
     /// A one-connection upstream: answers every request on it with `ok`, and reports when the proxy closes it.
     async fn upstream() -> (Authority, mpsc::Receiver<&'static str>) {
@@ -234,15 +174,13 @@ mod tests {
     }
 
     async fn get(pool: &Arc<ConnectionPool>, connector: &Connector) -> Bytes {
-        let mut request = Request::new(RequestBody::Empty);
-        *request.uri_mut() = Uri::from_static("/");
-        request.headers_mut().insert(HOST, pool.host().clone());
+        let mut headers = HeaderMap::new();
+        headers.insert(HOST, pool.host().clone());
+        let head = Outgoing { method: &Method::GET, uri: &Uri::from_static("/"), headers: &headers };
         // The upstream accepts one connection: a second one would never be answered.
-        let sent = tokio::time::timeout(Duration::from_secs(5), pool.send(connector, request)).await;
-        let Ok(Ok((response, lease))) = sent else { panic!("request failed or went to a new connection") };
-        let body = response.into_body().collect().await.unwrap().to_bytes();
-        drop(lease);
-        body
+        let sent = tokio::time::timeout(Duration::from_secs(5), pool.send(connector, &head, RequestBody::Empty)).await;
+        let Ok(Ok(response)) = sent else { panic!("request failed or went to a new connection") };
+        response.into_body().collect().await.unwrap().to_bytes()
     }
 
     #[tokio::test]
@@ -263,16 +201,17 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_refused_connect_hands_the_request_back() {
+    async fn a_refused_connect_says_so() {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let authority: Authority = listener.local_addr().unwrap().to_string().parse().unwrap();
         drop(listener);
         let pool = Arc::new(ConnectionPool::new(&Scheme::HTTP, &authority));
-        let mut request = Request::new(RequestBody::Empty);
-        request.headers_mut().insert("x-kept", HeaderValue::from_static("yes"));
-        let Err(failed) = pool.send(&client::build(), request).await else { panic!("nothing listens there") };
-        assert!(failed.error.is_connect());
-        assert_eq!(failed.error.describe(), "connection refused");
-        assert_eq!(failed.unsent.unwrap().headers()["x-kept"], "yes");
+        let headers = HeaderMap::new();
+        let head = Outgoing { method: &Method::GET, uri: &Uri::from_static("/"), headers: &headers };
+        let Err(error) = pool.send(&client::build(), &head, RequestBody::Empty).await else {
+            panic!("nothing listens")
+        };
+        assert!(error.is_connect());
+        assert_eq!(error.describe(), "connection refused");
     }
 }

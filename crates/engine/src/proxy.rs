@@ -18,7 +18,7 @@ use http::{HeaderValue, Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use hyper::upgrade::OnUpgrade;
 
-use crate::body::{RequestBody, RequestBodySource, ResponseBody};
+use crate::body::{RequestBodySource, ResponseBody};
 use crate::client::{self, Connector};
 use crate::event::{Event, EventBus, FailedAttempt, HealthEvent, HealthState, RequestEvent, now_ms};
 use crate::forward;
@@ -26,9 +26,10 @@ use crate::health::{Change, Probe};
 use crate::matcher::RequestHead;
 use crate::mux::Mux;
 use crate::pages::{self, Page};
-use crate::pool::{Failed, Lease};
 use crate::target::Target;
 use crate::upstream::{InFlight, Upstream};
+use crate::upstream_body::UpstreamBody;
+use crate::upstream_conn::Outgoing;
 
 /// State shared by every Listener: the routing snapshot, the Upstream client and the event bus.
 #[derive(Debug)]
@@ -61,10 +62,9 @@ struct Admitted<'a> {
     last_resort: bool,
 }
 
-/// An Upstream's answer and what it holds until the body ends: the connection and the in-flight count.
+/// An Upstream's answer and the in-flight count it holds until its body ends.
 struct Sent {
-    response: Response<Incoming>,
-    lease: Lease,
+    response: Response<UpstreamBody>,
     in_flight: InFlight,
 }
 
@@ -91,7 +91,7 @@ impl Proxy {
         let started = Instant::now();
         let wanted = self.events.requests_wanted();
         let (method, host, path) = if wanted {
-            (req.method().to_string(), host_of(&req).to_owned(), path_of(req.uri()).to_owned())
+            (req.method().clone(), host_of(&req).to_owned(), path_of(req.uri()).to_owned())
         } else {
             Default::default()
         };
@@ -170,31 +170,29 @@ impl Proxy {
                 outcome.error = Some("loop detected".into());
                 return (loop_page(&target, Some(&upstream.label)).render(html), outcome);
             }
-            let copy = resets_left > 0 && candidates.more();
-            let Some(outgoing) = outgoing(upstream, &mut parts, &body, keep_host, copy) else {
+            let Some(uri) = upstream.target.origin_form(&parts.uri) else {
                 outcome.error = Some("bad request path".into());
                 return (bad_path_page().render(html), outcome);
             };
+            if !keep_host {
+                parts.headers.insert(HOST, upstream.connections.host().clone());
+            }
+            let head = Outgoing { method: &parts.method, uri: &uri, headers: &parts.headers };
             let in_flight = upstream.stats.begin();
             let admitted = Admitted { probe, last_resort: candidates.fell_back() };
-            match upstream.connections.send(&self.connector, outgoing).await {
-                Ok((response, lease)) => {
+            match upstream.connections.send(&self.connector, &head, body.body()).await {
+                Ok(response) => {
                     outcome.upstream = Some(Arc::clone(&upstream.label));
                     upstream.stats.record_response(response.status().as_u16(), started.elapsed());
-                    let sent = Sent { response, lease, in_flight };
+                    let sent = Sent { response, in_flight };
                     return (self.answered(&target, upstream, admitted, sent, client_upgrade), outcome);
                 }
-                Err(Failed { error, unsent }) => {
+                Err(error) => {
                     drop(in_flight);
                     upstream.stats.record_failure();
                     let cause = error.describe();
                     self.judge(&target, upstream, admitted, Err(&cause));
                     outcome.failed.push(FailedAttempt { upstream: Arc::clone(&upstream.label), error: cause });
-                    if let Some(back) = unsent
-                        && parts.headers.is_empty()
-                    {
-                        parts.headers = back.into_parts().0.headers;
-                    }
                     let retry = if error.is_connect() {
                         body.unsent()
                     } else if resets_left > 0 && body.unsent() && error.closed_before_response() {
@@ -228,7 +226,7 @@ impl Proxy {
         sent: Sent,
         client_upgrade: Option<OnUpgrade>,
     ) -> Response<ResponseBody> {
-        let Sent { mut response, lease, in_flight } = sent;
+        let Sent { response, in_flight } = sent;
         let status = response.status().as_u16();
         if target.fail_statuses.contains(&status) {
             self.judge(target, upstream, admitted, Err(&format!("status {status}")));
@@ -236,23 +234,17 @@ impl Proxy {
             self.judge(target, upstream, admitted, Ok(()));
         }
         let switching = response.status() == StatusCode::SWITCHING_PROTOCOLS;
+        let (mut parts, mut body) = response.into_parts();
         if switching
-            && let (Some(client_side), Some(upstream_side)) =
-                (client_upgrade, response.extensions_mut().remove::<OnUpgrade>())
+            && let Some(client_side) = client_upgrade
+            && let Some((upstream_side, early)) = body.take_upgrade()
         {
             let open = upstream.stats.begin_tunnel();
             let label = Arc::clone(&upstream.label);
-            tokio::spawn(crate::tunnel::tunnel(client_side, upstream_side, label, open));
+            tokio::spawn(crate::tunnel::tunnel(client_side, upstream_side, early, label, open));
         }
-        let lease = if switching {
-            lease.discard();
-            None
-        } else {
-            Some(lease)
-        };
-        let (mut parts, body) = response.into_parts();
         forward::rewrite_response(&mut parts.headers, switching);
-        Response::from_parts(parts, ResponseBody::Upstream { body, open: Some(in_flight), lease })
+        Response::from_parts(parts, ResponseBody::Upstream { body, open: Some(in_flight) })
     }
 
     /// Feeds an attempt's outcome to the Upstream's health and publishes any change.
@@ -301,29 +293,6 @@ impl Proxy {
     pub fn connector(&self) -> &Connector {
         &self.connector
     }
-}
-
-/// The request for one attempt at `upstream`; `None` when the joined path is not a valid URI. The headers are
-/// copied only when `copy` (a reset could send this request again); otherwise they move, and come back after a
-/// connect failure.
-fn outgoing(
-    upstream: &Upstream,
-    parts: &mut http::request::Parts,
-    body: &RequestBodySource,
-    keep_host: bool,
-    copy: bool,
-) -> Option<Request<RequestBody>> {
-    let uri = upstream.target.origin_form(&parts.uri)?;
-    let mut headers = if copy { parts.headers.clone() } else { std::mem::take(&mut parts.headers) };
-    if !keep_host {
-        headers.insert(HOST, upstream.connections.host().clone());
-    }
-    let mut request = Request::new(body.body());
-    *request.method_mut() = parts.method.clone();
-    *request.uri_mut() = uri;
-    *request.version_mut() = http::Version::HTTP_11;
-    *request.headers_mut() = headers;
-    Some(request)
 }
 
 /// The host the client addressed, without port or trailing dot: the absolute URI's if any, else the Host header.
