@@ -218,15 +218,60 @@ describe("live log and distribution", () => {
       await eventually(async () => assert.equal(await rows.count(), 0));
     }));
 
-  it("keeps at most 1000 rows", () =>
+  it("keeps at most 1000 rows, draws only those in view, and shows the others when scrolled to", () =>
     withApp({ config: web() }, async (page) => {
       const many = Array.from({ length: 1200 }, (_, i) => ({ target: "web", upstream: "127.0.0.1:3001", path: `/n/${i}` }));
       await pushRequests(page, many.slice(0, 600));
       await pushRequests(page, many.slice(600));
-      const rows = page.locator(".log tbody tr");
-      await eventually(async () => assert.equal(await rows.count(), 1000));
-      assert.match(await rows.first().innerText(), /\/n\/1199/);
-      assert.match(await rows.last().innerText(), /\/n\/200\b/);
+      await page.locator(".log .count", { hasText: "1000 rows (latest kept)" }).waitFor();
+      const rows = page.getByTestId("log-row");
+      const scroll = page.locator(".log .scroll");
+      const drawn = await rows.count();
+      assert.ok(drawn > 5 && drawn < 60, `${drawn} row elements for 1000 rows`);
+      assert.match(await rows.first().innerText(), /\/n\/1199\b/);
+      assert.equal(await page.locator(".log table").getAttribute("aria-rowcount"), "1001");
+      // The scrollbar is the whole log's: 1000 rows of 24 px under the header.
+      const height = await scroll.evaluate((s) => s.scrollHeight);
+      assert.ok(height >= 24_000 && height < 24_100, `scrollHeight ${height}`);
+
+      // Row 500 (0-based, newest first) is /n/699; scrolled to, it is drawn, in its place in the whole log.
+      await scroll.evaluate((s) => (s.scrollTop = 500 * 24));
+      const middle = rows.filter({ hasText: /\/n\/699\b/ });
+      await middle.waitFor();
+      assert.equal(await middle.getAttribute("aria-rowindex"), "502");
+      const box = await middle.boundingBox();
+      const view = await scroll.boundingBox();
+      assert.ok(box && view && box.y >= view.y && box.y + box.height <= view.y + view.height + 1, "row 500 is in view");
+      assert.ok((await rows.count()) < 60);
+
+      await scroll.evaluate((s) => (s.scrollTop = s.scrollHeight));
+      await eventually(async () => assert.match(await rows.last().innerText(), /\/n\/200\b/));
+      assert.equal(await rows.last().getAttribute("aria-rowindex"), "1001");
+    }));
+
+  it("redraws the rows in view for a digest of 100 new rows, reusing their elements", () =>
+    withApp({ config: web() }, async (page) => {
+      const batch = (from) =>
+        Array.from({ length: 100 }, (_, i) => ({ target: "web", upstream: "127.0.0.1:3001", path: `/b/${from + i}` }));
+      for (let k = 0; k < 10; k++) await pushRequests(page, batch(k * 100));
+      const rows = page.getByTestId("log-row");
+      await eventually(async () => assert.match(await rows.first().innerText(), /\/b\/999\b/));
+      // Elements added to the page by one more digest: none for the log (its rows take the new text), where
+      // drawing all 1000 rows added a hundred rows of cells per digest.
+      await page.evaluate(() => {
+        window.__added = 0;
+        window.__observer = new MutationObserver((records) => {
+          for (const r of records) for (const n of r.addedNodes) if (n.nodeType === Node.ELEMENT_NODE) window.__added++;
+        });
+        window.__observer.observe(document.body, { childList: true, subtree: true });
+      });
+      await pushRequests(page, batch(1000));
+      await eventually(async () => assert.match(await rows.first().innerText(), /\/b\/1099\b/));
+      const added = await page.evaluate(() => {
+        window.__observer.disconnect();
+        return window.__added;
+      });
+      assert.ok(added <= 5, `${added} elements added by a digest`);
     }));
 });
 

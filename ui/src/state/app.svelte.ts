@@ -221,8 +221,11 @@ class AppStore {
       if (e.type === "config_applied" && e.source !== "app") void this.#reloadFromFile();
       else if (e.type === "config_rejected" && e.source !== "app") this.rejected = { source: e.source, issues: e.issues };
     }
-    // The backend sends the next digest once this one is drawn, so a busy log never queues up in the webview.
-    requestAnimationFrame(() => void api.digestShown().catch(() => {}));
+    // The backend sends the next digest once this one is drawn, so a busy log never queues up in the webview. A
+    // frame callback runs before the frame that draws this digest; the one it requests runs once that frame is
+    // done. Confirming from there paces digests by what the webview really draws (its compositor included), not by
+    // how fast it starts frames.
+    requestAnimationFrame(() => requestAnimationFrame(() => void api.digestShown().catch(() => {})));
   }
 
   async #reloadFromFile(): Promise<void> {

@@ -9,7 +9,7 @@ import { build } from "vite";
 import { chromium } from "playwright-core";
 
 const UI = resolve(fileURLToPath(import.meta.url), "../../..");
-const DIST = join(UI, "dist");
+export const DIST = join(UI, "dist");
 export const ARTIFACTS = join(UI, "tests", "artifacts");
 
 /** The production policy, stricter than the shell's (no 'unsafe-inline' for styles either). */
@@ -17,14 +17,23 @@ export const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img
 
 const TYPES = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml", ".png": "image/png" };
 
-function serve() {
+/**
+ * Serves `dist` on port 0 under the CSP. `extra` maps paths to scripts served besides dist's files, and `head` goes
+ * into index.html before its first script: how the WebKit perf run, which has no init scripts, carries the mock.
+ */
+export function serve(dist, { extra = {}, head = "" } = {}) {
   const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? "/", "http://x");
     const path = normalize(url.pathname === "/" ? "/index.html" : url.pathname);
-    try {
-      const body = await readFile(join(DIST, path));
-      res.writeHead(200, { "content-type": TYPES[extname(path)] ?? "application/octet-stream", "content-security-policy": CSP });
+    const send = (type, body) => {
+      res.writeHead(200, { "content-type": type, "content-security-policy": CSP });
       res.end(body);
+    };
+    if (Object.hasOwn(extra, path)) return send("text/javascript", extra[path]);
+    try {
+      let body = await readFile(join(dist, path));
+      if (head && path === "/index.html") body = body.toString().replace("<script", `${head}<script`);
+      send(TYPES[extname(path)] ?? "application/octet-stream", body);
     } catch {
       res.writeHead(404).end();
     }
@@ -32,7 +41,8 @@ function serve() {
   return new Promise((ok) => server.listen(0, "127.0.0.1", () => ok(server)));
 }
 
-async function bundleMock() {
+/** src/mock/install.ts as one classic script (IIFE), to run before the app's own scripts. */
+export async function bundleMock() {
   const out = await build({
     configFile: false,
     root: UI,
@@ -50,11 +60,12 @@ async function bundleMock() {
 }
 
 /**
- * Starts the server and the browser once per test file. Playwright launches Chromium with a fresh temporary
- * profile of its own, and every open() below gets a new, empty browser context.
+ * Starts the server (of `dist`: ui/dist unless the perf script compares another build) and the browser once per
+ * test file. Playwright launches Chromium with a fresh temporary profile of its own, and every open() below gets a
+ * new, empty browser context.
  */
-export async function start() {
-  const [server, mockCode] = await Promise.all([serve(), bundleMock()]);
+export async function start({ dist = DIST } = {}) {
+  const [server, mockCode] = await Promise.all([serve(dist), bundleMock()]);
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
     args: [
