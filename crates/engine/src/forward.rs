@@ -3,6 +3,7 @@
 
 use std::net::IpAddr;
 
+use http::header::Entry;
 use http::header::{CONNECTION, PROXY_AUTHENTICATE, PROXY_AUTHORIZATION, TE, TRAILER, TRANSFER_ENCODING, UPGRADE};
 use http::{HeaderMap, HeaderName, HeaderValue};
 
@@ -109,27 +110,41 @@ pub fn rewrite_request(
     client: &HeaderValue,
     upgrade: Option<HeaderValue>,
 ) -> bool {
-    let hops = headers.get(&HOPS).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u8>().ok()).unwrap_or(0);
-    if hops >= MAX_HOPS {
-        return false;
-    }
     strip_hop_by_hop(headers);
     if let Some(protocol) = upgrade {
         headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
         headers.insert(UPGRADE, protocol);
     }
-    let forwarded_for = match headers.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
-        Some(prior) => HeaderValue::try_from(format!("{prior}, {}", client.to_str().unwrap_or_default())).ok(),
-        None => Some(client.clone()),
-    };
-    if let Some(value) = forwarded_for {
-        headers.insert(X_FORWARDED_FOR, value);
+    // Entries, so each header is found once whether it is read, replaced or added.
+    match headers.entry(X_FORWARDED_FOR) {
+        Entry::Occupied(mut prior) => {
+            let joined = prior
+                .get()
+                .to_str()
+                .ok()
+                .and_then(|p| HeaderValue::try_from(format!("{p}, {}", client.to_str().unwrap_or_default())).ok());
+            prior.insert(joined.unwrap_or_else(|| client.clone()));
+        }
+        Entry::Vacant(slot) => {
+            slot.insert(client.clone());
+        }
     }
     headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
     if let Some(host) = host {
         headers.insert(X_FORWARDED_HOST, host.clone());
     }
-    headers.insert(HOPS, HOP_COUNTS[usize::from(hops)].clone());
+    match headers.entry(HOPS) {
+        Entry::Occupied(mut seen) => {
+            let hops = seen.get().to_str().ok().and_then(|v| v.parse::<u8>().ok()).unwrap_or(0);
+            if hops >= MAX_HOPS {
+                return false;
+            }
+            seen.insert(HOP_COUNTS[usize::from(hops)].clone());
+        }
+        Entry::Vacant(slot) => {
+            slot.insert(HOP_COUNTS[0].clone());
+        }
+    }
     true
 }
 

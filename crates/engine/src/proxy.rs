@@ -126,10 +126,12 @@ impl Proxy {
             outcome.error = Some("CONNECT refused".into());
             return (connect_page().render(pages::wants_html(req.headers())), outcome);
         }
+        // The authority the client addressed, looked up once for matching, Host and X-Forwarded-Host.
+        let (host, from_uri) = authority_of(&req);
         let target = {
             let mux = self.mux.load();
             let head = RequestHead {
-                host: host_of(&req),
+                host: host.as_ref().and_then(|h| h.to_str().ok()).map_or("", bare_host),
                 path: req.uri().path(),
                 port: conn.local.port(),
                 method: req.method(),
@@ -144,14 +146,12 @@ impl Proxy {
         };
         outcome.target = Some(Arc::clone(&target.name));
 
-        let (host, from_uri) = authority_of(&req);
         let upgrade = forward::requested_upgrade(req.headers());
         let client_upgrade = if upgrade.is_some() { req.extensions_mut().remove::<OnUpgrade>() } else { None };
         let (mut parts, body) = req.into_parts();
-        let html = pages::wants_html(&parts.headers);
         if !forward::rewrite_request(&mut parts.headers, host.as_ref(), &conn.forwarded_for, upgrade) {
             outcome.error = Some("loop detected".into());
-            return (loop_page(&target, None).render(html), outcome);
+            return (loop_page(&target, None).render(pages::wants_html(&parts.headers)), outcome);
         }
         if let (Some(host), true) = (&host, from_uri) {
             // An absolute-form request (`GET http://app.localhost:8800/`): its URI names the host.
@@ -168,11 +168,12 @@ impl Proxy {
             }
             if upstream.loops_back {
                 outcome.error = Some("loop detected".into());
+                let html = pages::wants_html(&parts.headers);
                 return (loop_page(&target, Some(&upstream.label)).render(html), outcome);
             }
             let Some(uri) = upstream.target.origin_form(&parts.uri) else {
                 outcome.error = Some("bad request path".into());
-                return (bad_path_page().render(html), outcome);
+                return (bad_path_page().render(pages::wants_html(&parts.headers)), outcome);
             };
             if !keep_host {
                 parts.headers.insert(HOST, upstream.connections.host().clone());
@@ -213,7 +214,7 @@ impl Proxy {
             pages::all_failed(&target, &outcome.failed)
         };
         outcome.error = Some(page.headline.clone());
-        (page.render(html), outcome)
+        (page.render(pages::wants_html(&parts.headers)), outcome)
     }
 
     /// Passes the Upstream's response on: judges its status, joins an upgrade, rewrites the headers, and keeps the
@@ -297,7 +298,11 @@ impl Proxy {
 
 /// The host the client addressed, without port or trailing dot: the absolute URI's if any, else the Host header.
 fn host_of<B>(req: &Request<B>) -> &str {
-    let raw = req.uri().host().or_else(|| req.headers().get(HOST).and_then(|h| h.to_str().ok())).unwrap_or("");
+    bare_host(req.uri().host().or_else(|| req.headers().get(HOST).and_then(|h| h.to_str().ok())).unwrap_or(""))
+}
+
+/// An authority without its port or trailing dot (`app.localhost.:8800` → `app.localhost`, `[::1]:80` → `::1`).
+fn bare_host(raw: &str) -> &str {
     let without_port = if let Some(rest) = raw.strip_prefix('[') {
         rest.split(']').next().unwrap_or(rest)
     } else {
