@@ -101,11 +101,6 @@ impl ChunkedDecoder {
             }
         }
     }
-
-    /// True once the last chunk and the trailer section have been read.
-    pub fn is_done(&self) -> bool {
-        matches!(self.state, State::Done)
-    }
 }
 
 /// The chunk-size line's size: hex digits, then optional whitespace and `;extensions`, which are ignored.

@@ -90,12 +90,14 @@ impl Proxy {
     ) -> Result<Response<ResponseBody>, Infallible> {
         let started = Instant::now();
         let wanted = self.events.requests_wanted();
+        // The authority the client addressed, looked up once for the event, matching, Host and X-Forwarded-Host.
+        let authority = authority_of(&req);
         let (method, host, path) = if wanted {
-            (req.method().clone(), host_of(&req).to_owned(), path_of(req.uri()).to_owned())
+            (req.method().clone(), host_name(authority.0.as_ref()).to_owned(), path_of(req.uri()).to_owned())
         } else {
             Default::default()
         };
-        let (response, outcome) = self.route(conn, req, started).await;
+        let (response, outcome) = self.route(conn, req, authority, started).await;
         if wanted {
             let latency = started.elapsed();
             self.events.send(Event::Request(RequestEvent {
@@ -119,6 +121,7 @@ impl Proxy {
         &self,
         conn: &Connection,
         mut req: Request<Incoming>,
+        (host, from_uri): (Option<HeaderValue>, bool),
         started: Instant,
     ) -> (Response<ResponseBody>, Outcome) {
         let mut outcome = Outcome { target: None, upstream: None, error: None, failed: Vec::new() };
@@ -126,12 +129,10 @@ impl Proxy {
             outcome.error = Some("CONNECT refused".into());
             return (connect_page().render(pages::wants_html(req.headers())), outcome);
         }
-        // The authority the client addressed, looked up once for matching, Host and X-Forwarded-Host.
-        let (host, from_uri) = authority_of(&req);
         let target = {
             let mux = self.mux.load();
             let head = RequestHead {
-                host: host.as_ref().and_then(|h| h.to_str().ok()).map_or("", bare_host),
+                host: host_name(host.as_ref()),
                 path: req.uri().path(),
                 port: conn.local.port(),
                 method: req.method(),
@@ -296,9 +297,9 @@ impl Proxy {
     }
 }
 
-/// The host the client addressed, without port or trailing dot: the absolute URI's if any, else the Host header.
-fn host_of<B>(req: &Request<B>) -> &str {
-    bare_host(req.uri().host().or_else(|| req.headers().get(HOST).and_then(|h| h.to_str().ok())).unwrap_or(""))
+/// The host the client addressed, without port or trailing dot, from [`authority_of`]'s authority.
+fn host_name(authority: Option<&HeaderValue>) -> &str {
+    authority.and_then(|h| h.to_str().ok()).map_or("", bare_host)
 }
 
 /// An authority without its port or trailing dot (`app.localhost.:8800` → `app.localhost`, `[::1]:80` → `::1`).
