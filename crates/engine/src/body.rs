@@ -7,7 +7,8 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
-use hyper::body::Incoming;
+
+use crate::client_body::{ClientBody, ClientBodyError};
 
 use crate::upstream::InFlight;
 use crate::upstream_body::UpstreamBody;
@@ -17,13 +18,13 @@ use crate::upstream_error::UpstreamError;
 /// stays in its slot until an attempt actually starts sending it.
 #[derive(Debug)]
 pub struct RequestBodySource {
-    slot: Option<Arc<Mutex<Option<Incoming>>>>,
+    slot: Option<Arc<Mutex<Option<ClientBody>>>>,
     hint: SizeHint,
 }
 
 impl RequestBodySource {
     /// Wraps the client's body. Bodies known to be empty need no slot.
-    pub fn new(body: Incoming) -> Self {
+    pub fn new(body: ClientBody) -> Self {
         let hint = body.size_hint();
         let slot = (!body.is_end_stream()).then(|| Arc::new(Mutex::new(Some(body))));
         RequestBodySource { slot, hint }
@@ -51,19 +52,22 @@ pub enum RequestBody {
     /// The client's body, taken from its slot on first poll.
     Waiting {
         /// Shared with the [`RequestBodySource`].
-        slot: Arc<Mutex<Option<Incoming>>>,
+        slot: Arc<Mutex<Option<ClientBody>>>,
         /// The client body's size hint, so Content-Length framing is kept.
         hint: SizeHint,
     },
     /// Streaming the client's body.
-    Streaming(Incoming),
+    Streaming(ClientBody),
 }
 
 impl Body for RequestBody {
     type Data = Bytes;
-    type Error = hyper::Error;
+    type Error = ClientBodyError;
 
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, ClientBodyError>>> {
         let this = &mut *self;
         if let RequestBody::Waiting { slot, .. } = this {
             // The lock is held only to move the body out; never across an await.

@@ -160,21 +160,22 @@ pub fn parse_response(buf: &mut BytesMut, method: &Method) -> Result<Option<Resp
     Ok(Some(ResponseHead { parts, framing, keep_alive }))
 }
 
-/// The response headers that decide how its body is delimited and whether the connection stays open.
+/// The headers that decide how a message's body is delimited and whether the connection stays open (requests
+/// from clients are read with it too).
 #[derive(Debug, Default)]
-struct Seen {
+pub(crate) struct Seen {
     /// The `Content-Length`, all values agreeing.
-    length: Option<u64>,
+    pub(crate) length: Option<u64>,
     /// Whether the last `Transfer-Encoding` coding is chunked, when there is one.
-    chunked: Option<bool>,
+    pub(crate) chunked: Option<bool>,
     /// `Connection: close`.
-    close: bool,
+    pub(crate) close: bool,
     /// `Connection: keep-alive` (what keeps an HTTP/1.0 connection open).
-    keep_alive: bool,
+    pub(crate) keep_alive: bool,
 }
 
 impl Seen {
-    fn note(&mut self, name: &HeaderName, value: &HeaderValue) -> Result<(), ProtocolError> {
+    pub(crate) fn note(&mut self, name: &HeaderName, value: &HeaderValue) -> Result<(), ProtocolError> {
         if *name == CONTENT_LENGTH {
             for part in value.to_str().map_err(|_| ProtocolError::BadContentLength)?.split(',') {
                 let part = part.trim();

@@ -1,23 +1,20 @@
 //! A Listener: bound sockets, an accept loop per socket, and a graceful drain on stop.
 //!
-//! Connections are served by hyper-util's auto builder (HTTP/1.1 and h2c) with a header-read timeout (which only
-//! works because a timer is set) and a cap on header size, so slow or garbage clients cannot hold it up.
+//! Each connection is served by [`h1_server::serve`] (HTTP/1.1, and h2c through hyper) with a header-read timeout
+//! and a cap on header size, so slow or garbage clients cannot hold it up.
 
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use socket2::{Domain, Socket, Type};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 
 use crate::bind::BindAddress;
+use crate::h1_server;
 use crate::proxy::{Connection, Proxy};
 
 /// How long a client may take to send request headers.
@@ -134,10 +131,6 @@ async fn accept_loop(
     mut stop: watch::Receiver<bool>,
     drain: Duration,
 ) {
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder.http1().timer(TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT).max_buf_size(MAX_HEADER_BYTES);
-    builder.http2().timer(TokioTimer::new()).max_header_list_size(u32::try_from(MAX_HEADER_BYTES).unwrap_or(u32::MAX));
-    let graceful = GracefulShutdown::new();
     let local = listener.local_addr().ok();
     let mut connections = JoinSet::new();
     loop {
@@ -162,22 +155,12 @@ async fn accept_loop(
             remote,
             forwarded_for: crate::forward::forwarded_for(remote.ip()),
         });
-        let proxy = Arc::clone(&proxy);
-        let service = service_fn(move |req| {
-            let proxy = Arc::clone(&proxy);
-            let conn = Arc::clone(&conn);
-            async move { proxy.handle(&conn, req).await }
-        });
-        let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
-        let connection = graceful.watch(connection);
-        connections.spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::debug!("connection from {remote} ended: {e}");
-            }
-        });
+        connections.spawn(h1_server::serve(stream, conn, Arc::clone(&proxy), stop.clone()));
     }
     drop(listener);
-    if tokio::time::timeout(drain, graceful.shutdown()).await.is_err() {
+    // Idle connections close at once; busy ones finish their response (told `Connection: close`).
+    let drained = tokio::time::timeout(drain, async { while connections.join_next().await.is_some() {} }).await;
+    if drained.is_err() {
         tracing::info!(listener = %name, "connections still busy after {drain:?} were closed");
     }
     connections.shutdown().await;

@@ -15,11 +15,11 @@ use arc_swap::ArcSwap;
 use http::header::HOST;
 use http::uri::{PathAndQuery, Uri};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
-use hyper::body::Incoming;
-use hyper::upgrade::OnUpgrade;
 
 use crate::body::{RequestBodySource, ResponseBody};
 use crate::client::{self, Connector};
+use crate::client_body::ClientBody;
+use crate::client_upgrade::ClientUpgrade;
 use crate::event::{Event, EventBus, FailedAttempt, HealthEvent, HealthState, RequestEvent, now_ms};
 use crate::forward;
 use crate::health::{Change, Probe};
@@ -82,11 +82,13 @@ impl Proxy {
         Proxy { mux: ArcSwap::from_pointee(Mux::default()), events, connector: client::build() }
     }
 
-    /// Serves one request. Never fails: problems become pages that say what to do.
+    /// Serves one request. Never fails: problems become pages that say what to do. `upgrade` is the client's side
+    /// of the connection should the Upstream switch protocols (HTTP/1 requests with `Upgrade`).
     pub async fn handle(
         &self,
         conn: &Connection,
-        req: Request<Incoming>,
+        req: Request<ClientBody>,
+        upgrade: Option<ClientUpgrade>,
     ) -> Result<Response<ResponseBody>, Infallible> {
         let started = Instant::now();
         let wanted = self.events.requests_wanted();
@@ -97,7 +99,7 @@ impl Proxy {
         } else {
             Default::default()
         };
-        let (response, outcome) = self.route(conn, req, authority, started).await;
+        let (response, outcome) = self.route(conn, req, upgrade, authority, started).await;
         if wanted {
             let latency = started.elapsed();
             self.events.send(Event::Request(RequestEvent {
@@ -120,7 +122,8 @@ impl Proxy {
     async fn route(
         &self,
         conn: &Connection,
-        mut req: Request<Incoming>,
+        req: Request<ClientBody>,
+        client_upgrade: Option<ClientUpgrade>,
         (host, from_uri): (Option<HeaderValue>, bool),
         started: Instant,
     ) -> (Response<ResponseBody>, Outcome) {
@@ -148,7 +151,7 @@ impl Proxy {
         outcome.target = Some(Arc::clone(&target.name));
 
         let upgrade = forward::requested_upgrade(req.headers());
-        let client_upgrade = if upgrade.is_some() { req.extensions_mut().remove::<OnUpgrade>() } else { None };
+        let client_upgrade = if upgrade.is_some() { client_upgrade } else { None };
         let (mut parts, body) = req.into_parts();
         if !forward::rewrite_request(&mut parts.headers, host.as_ref(), &conn.forwarded_for, upgrade) {
             outcome.error = Some("loop detected".into());
@@ -226,7 +229,7 @@ impl Proxy {
         upstream: &Upstream,
         admitted: Admitted<'_>,
         sent: Sent,
-        client_upgrade: Option<OnUpgrade>,
+        client_upgrade: Option<ClientUpgrade>,
     ) -> Response<ResponseBody> {
         let Sent { response, in_flight } = sent;
         let status = response.status().as_u16();

@@ -4,31 +4,32 @@
 use std::sync::Arc;
 
 use bytes::BytesMut;
-use hyper::upgrade::OnUpgrade;
-use hyper_util::rt::TokioIo;
 use tokio::io::AsyncWriteExt;
 
+use crate::client_upgrade::ClientUpgrade;
 use crate::upstream::OpenTunnel;
 use crate::upstream_conn::Io;
 
 /// Joins the client's upgraded connection to the Upstream's socket. `early` holds what the Upstream sent right
-/// after its 101 (a first WebSocket frame), which goes to the client first. Runs in its own task; `open` keeps the
-/// tunnel counted in the Upstream's open connections until it ends (so a disabled Upstream shows as draining).
-pub async fn tunnel(client: OnUpgrade, mut upstream: Io, early: BytesMut, label: Arc<str>, open: OpenTunnel) {
-    match client.await {
-        Ok(client) => {
-            let mut client = TokioIo::new(client);
-            let copied = async {
-                if !early.is_empty() {
-                    client.write_all(&early).await?;
-                }
-                tokio::io::copy_bidirectional(&mut client, &mut upstream).await
-            };
-            if let Err(e) = copied.await {
-                tracing::debug!(upstream = %label, "upgraded connection ended: {e}");
+/// after its 101 (a first WebSocket frame), which goes to the client first; what the client sent right after its
+/// request goes to the Upstream first. Runs in its own task; `open` keeps the tunnel counted in the Upstream's open
+/// connections until it ends (so a disabled Upstream shows as draining).
+pub async fn tunnel(client: ClientUpgrade, mut upstream: Io, early: BytesMut, label: Arc<str>, open: OpenTunnel) {
+    if let Some(mut client) = client.wait().await {
+        let copied = async {
+            if !client.early.is_empty() {
+                upstream.write_all(&client.early).await?;
             }
+            if !early.is_empty() {
+                client.stream.write_all(&early).await?;
+            }
+            tokio::io::copy_bidirectional(&mut client.stream, &mut upstream).await
+        };
+        if let Err(e) = copied.await {
+            tracing::debug!(upstream = %label, "upgraded connection ended: {e}");
         }
-        Err(e) => tracing::debug!(upstream = %label, "upgrade failed: {e}"),
+    } else {
+        tracing::debug!(upstream = %label, "the client left before its upgrade was complete");
     }
     drop(open);
 }

@@ -27,7 +27,7 @@ pub enum UpstreamError {
     Protocol(#[from] ProtocolError),
     /// The client's request body failed while it was being sent on (the client went away).
     #[error("the client's request body ended early: {0}")]
-    ClientBody(#[source] hyper::Error),
+    ClientBody(#[source] crate::client_body::ClientBodyError),
 }
 
 impl UpstreamError {

@@ -6,7 +6,7 @@ mod support;
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
-use support::{PATIENCE, TestEngine, TestUpstream, config_with};
+use support::{PATIENCE, TestEngine, TestUpstream, config_with, read_response};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -33,24 +33,6 @@ async fn a_websocket_is_tunnelled_after_the_upstream_answers_101() {
 }
 
 /// Reads one HTTP/1.1 response with a Content-Length body from `stream`, leaving the connection open.
-async fn read_response(stream: &mut TcpStream) -> (String, String) {
-    let mut buf = Vec::new();
-    let mut byte = [0u8; 1];
-    while !buf.ends_with(b"\r\n\r\n") {
-        let n = tokio::time::timeout(PATIENCE, stream.read(&mut byte)).await.unwrap().unwrap();
-        assert_eq!(n, 1, "connection closed mid-head: {}", String::from_utf8_lossy(&buf));
-        buf.push(byte[0]);
-    }
-    let head = String::from_utf8(buf).unwrap();
-    let len: usize = head
-        .lines()
-        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap()))
-        .expect("a content-length");
-    let mut body = vec![0u8; len];
-    tokio::time::timeout(PATIENCE, stream.read_exact(&mut body)).await.unwrap().unwrap();
-    (head, String::from_utf8(body).unwrap())
-}
-
 #[tokio::test]
 async fn an_upgrade_refused_with_200_stays_plain_http() {
     let up = TestUpstream::new().name("plain").start().await;

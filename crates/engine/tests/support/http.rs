@@ -126,3 +126,22 @@ pub async fn raw_exchange(addr: SocketAddr, bytes: &[u8]) -> String {
     let _ = read;
     String::from_utf8_lossy(&out).into_owned()
 }
+
+/// Reads one response with a Content-Length from a raw connection that stays open: its head and its body.
+pub async fn read_response(stream: &mut TcpStream) -> (String, String) {
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        let n = tokio::time::timeout(PATIENCE, stream.read(&mut byte)).await.unwrap().unwrap();
+        assert_eq!(n, 1, "connection closed mid-head: {}", String::from_utf8_lossy(&buf));
+        buf.push(byte[0]);
+    }
+    let head = String::from_utf8(buf).unwrap();
+    let len: usize = head
+        .lines()
+        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap()))
+        .expect("a content-length");
+    let mut body = vec![0u8; len];
+    tokio::time::timeout(PATIENCE, stream.read_exact(&mut body)).await.unwrap().unwrap();
+    (head, String::from_utf8(body).unwrap())
+}

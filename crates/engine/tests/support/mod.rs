@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 
 // Re-exported for convenience; each test crate uses some of them.
 #[allow(unused_imports)]
-pub use self::http::{Http, Reply, raw_exchange};
+pub use self::http::{Http, Reply, raw_exchange, read_response};
 #[allow(unused_imports)]
 pub use self::upstream::{Gate, LoggedRequest, RunningUpstream, TestUpstream};
 
