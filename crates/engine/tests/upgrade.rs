@@ -7,7 +7,7 @@ mod support;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
 use support::{PATIENCE, TestEngine, TestUpstream, config_with, read_response};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 
