@@ -4,6 +4,7 @@
 
 mod support;
 
+use roundabout_engine::listener::HEADER_READ_TIMEOUT;
 use serde_json::{Value, json};
 use support::{PATIENCE, TestEngine, TestUpstream, config_with, raw_exchange, read_response};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -100,4 +101,36 @@ async fn a_request_that_is_not_http_gets_a_400_that_says_why() {
     assert!(answer.contains("connection: close\r\n"), "{answer}");
     assert!(answer.contains("could not read this request: the request is not valid HTTP/1.1"), "{answer}");
     assert_eq!(up.count(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_client_that_never_finishes_its_head_is_closed_after_the_header_read_timeout() {
+    let up = TestUpstream::new().name("dev").start().await;
+    let engine = engine_for(&up.url()).await;
+    let mut slow = TcpStream::connect(engine.addr).await.unwrap();
+    let started = tokio::time::Instant::now();
+    slow.write_all(b"GET / HTTP/1.1\r\nHost: app.localhost\r\nX-Slow: a").await.unwrap();
+    // The clock is paused: it jumps to each timer as soon as nothing else can run.
+    let mut buf = [0u8; 64];
+    let read = tokio::time::timeout(3 * HEADER_READ_TIMEOUT, slow.read(&mut buf)).await;
+    assert!(matches!(read, Ok(Ok(0) | Err(_))), "the Listener closes the connection: {read:?}");
+    let waited = started.elapsed();
+    assert!(waited >= HEADER_READ_TIMEOUT && waited <= 2 * HEADER_READ_TIMEOUT, "closed after {waited:?}");
+    assert_eq!(up.count(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_idle_keep_alive_connection_is_closed_within_twice_the_header_read_timeout() {
+    let up = TestUpstream::new().name("dev").start().await;
+    let engine = engine_for(&up.url()).await;
+    let mut stream = TcpStream::connect(engine.addr).await.unwrap();
+    stream.write_all(b"GET /once HTTP/1.1\r\nHost: app.localhost\r\n\r\n").await.unwrap();
+    let (head, _) = read_response(&mut stream).await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let served = tokio::time::Instant::now();
+    let mut buf = [0u8; 64];
+    let read = tokio::time::timeout(3 * HEADER_READ_TIMEOUT, stream.read(&mut buf)).await;
+    assert!(matches!(read, Ok(Ok(0) | Err(_))), "the Listener closes the idle connection: {read:?}");
+    let idle = served.elapsed();
+    assert!(idle >= HEADER_READ_TIMEOUT && idle <= 2 * HEADER_READ_TIMEOUT, "closed after {idle:?} idle");
 }
