@@ -4,7 +4,7 @@
 // "with 20k requests/s through it, the UI stays responsive (log and distribution update, no growing memory)".
 //
 // Run it through bench/app, which checks the tools, builds, and starts this under Xvfb:
-//   bench/app [--duration-secs 60] [--rate 20000] [--connections 32] [--json PATH]
+//   bench/app [--duration-secs 180] [--rate 20000] [--connections 32] [--json PATH]
 // Exit code 0 whatever the verdicts say; non-zero only when the harness itself failed.
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
@@ -29,7 +29,7 @@ const USAGE = `node bench/app-load.mjs [options]   (normally through bench/app, 
   --app PATH            the app binary (default target/release/roundabout-app)
   --bench PATH          roundabout-bench (default target/release/roundabout-bench)
   --rate N              requests per second through the app (20000)
-  --duration-secs N     length of the load (60)
+  --duration-secs N     length of the load (180; two garbage collection cycles of the web process)
   --connections N       keep-alive connections of the load generator (32)
   --sample-secs N       time between samples during the load (5)
   --idle-secs N         idle baseline before the load (5)
@@ -42,7 +42,7 @@ function options() {
       app: { type: "string", default: path.join(ROOT, "target/release/roundabout-app") },
       bench: { type: "string", default: path.join(ROOT, "target/release/roundabout-bench") },
       rate: { type: "string", default: "20000" },
-      "duration-secs": { type: "string", default: "60" },
+      "duration-secs": { type: "string", default: "180" },
       connections: { type: "string", default: "32" },
       "sample-secs": { type: "string", default: "5" },
       "idle-secs": { type: "string", default: "5" },
