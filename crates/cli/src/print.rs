@@ -6,6 +6,7 @@
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
 
+use roundabout_engine::decimal::Decimal;
 use roundabout_engine::event::{ListenerEvent, seconds};
 use roundabout_engine::{Event, HealthEvent, HealthState, ListenerState, Received, RequestEvent};
 
@@ -130,10 +131,10 @@ impl Printer {
             for piece in ["\x1b[", color_code(r.status), "m"] {
                 out.push_str(piece);
             }
-            push_number(out, r.status.into());
+            out.push_str(Decimal::new(r.status.into()).as_str());
             out.push_str("\x1b[0m");
         } else {
-            push_number(out, r.status.into());
+            out.push_str(Decimal::new(r.status.into()).as_str());
         }
         out.push(' ');
         write_latency(out, r.latency_us);
@@ -191,28 +192,13 @@ fn write_latency(out: &mut String, us: u64) {
         let tenths = (us + 50) / 100;
         (tenths / 10, tenths % 10, 1, "ms")
     };
-    push_number(out, whole);
+    out.push_str(Decimal::new(whole).as_str());
     out.push('.');
     if digits == 2 && fraction < 10 {
         out.push('0');
     }
-    push_number(out, fraction);
+    out.push_str(Decimal::new(fraction).as_str());
     out.push_str(unit);
-}
-
-/// Appends a number's decimal digits.
-fn push_number(out: &mut String, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + u8::try_from(n % 10).unwrap_or(0);
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend(digits[at..].iter().map(|&d| char::from(d)));
 }
 
 fn color_code(status: u16) -> &'static str {

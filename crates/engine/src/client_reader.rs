@@ -29,7 +29,7 @@ const BODY_READ_SIZE: usize = 32 * 1024;
 /// What the connection's loop reads next.
 #[derive(Debug)]
 #[allow(clippy::large_enum_variant, reason = "returned once per request; boxing the head would allocate each time")]
-pub enum Incoming {
+pub enum Next {
     /// A request head; its body, if any, is read through [`ClientReader::poll_body`].
     Request(RequestHead),
     /// The HTTP/2 preface: the connection is h2c.
@@ -96,29 +96,29 @@ impl ClientReader {
 
     /// Reads the next request head. What is left of the previous request's body is read and dropped first (up to
     /// [`MAX_DISCARD`]). `first` allows the HTTP/2 preface.
-    pub fn poll_head(&self, cx: &mut Context<'_>, first: bool) -> Poll<Incoming> {
+    pub fn poll_head(&self, cx: &mut Context<'_>, first: bool) -> Poll<Next> {
         let mut side = self.side();
         let mut discarded = 0u64;
         loop {
             if side.closed {
-                return Poll::Ready(Incoming::Closed);
+                return Poll::Ready(Next::Closed);
             }
             match side.discard(&mut discarded) {
                 Ok(true) => {}
                 Ok(false) => {
                     if ready!(side.poll_read(cx, READ_SIZE)) == 0 {
-                        return Poll::Ready(Incoming::Closed);
+                        return Poll::Ready(Next::Closed);
                     }
                     continue;
                 }
-                Err(()) => return Poll::Ready(Incoming::Closed),
+                Err(()) => return Poll::Ready(Next::Closed),
             }
             if first
                 && !side.buf.is_empty()
                 && H2_PREFACE.starts_with(&side.buf[..side.buf.len().min(H2_PREFACE.len())])
             {
                 if side.buf.len() >= H2_PREFACE.len() {
-                    return Poll::Ready(Incoming::Http2);
+                    return Poll::Ready(Next::Http2);
                 }
             } else if !side.buf.is_empty() {
                 match parse_request(&mut side.buf) {
@@ -129,14 +129,14 @@ impl ClientReader {
                             BodyFraming::Chunked => Remaining::Chunked(ChunkedDecoder::default()),
                         };
                         side.expect = if head.expects_continue { Expect::Waiting } else { Expect::Nothing };
-                        return Poll::Ready(Incoming::Request(head));
+                        return Poll::Ready(Next::Request(head));
                     }
                     Ok(None) => {}
-                    Err(e) => return Poll::Ready(Incoming::Invalid(e)),
+                    Err(e) => return Poll::Ready(Next::Invalid(e)),
                 }
             }
             if ready!(side.poll_read(cx, READ_SIZE)) == 0 {
-                return Poll::Ready(Incoming::Closed);
+                return Poll::Ready(Next::Closed);
             }
         }
     }
@@ -145,38 +145,14 @@ impl ClientReader {
     pub fn poll_body(&self, cx: &mut Context<'_>) -> Poll<Option<Result<BodyPiece, ClientBodyError>>> {
         let mut side = self.side();
         loop {
-            let side = &mut *side;
-            match &mut side.body {
-                Remaining::None => return Poll::Ready(None),
-                Remaining::Length(0) => {
-                    side.body = Remaining::None;
-                    return Poll::Ready(None);
+            match side.step() {
+                Ok(Step::Piece(piece)) => return Poll::Ready(Some(Ok(piece))),
+                Ok(Step::End) => return Poll::Ready(None),
+                Ok(Step::More) => {}
+                Err(()) => {
+                    side.closed = true;
+                    return Poll::Ready(Some(Err(ClientBodyError::Invalid)));
                 }
-                Remaining::Length(n) if !side.buf.is_empty() => {
-                    let take = usize::try_from(*n).unwrap_or(usize::MAX).min(side.buf.len());
-                    *n -= take as u64;
-                    if *n == 0 {
-                        side.body = Remaining::None;
-                    }
-                    return Poll::Ready(Some(Ok(BodyPiece::Data(side.buf.split_to(take).freeze()))));
-                }
-                Remaining::Length(_) => {}
-                Remaining::Chunked(decoder) => match decoder.decode(&mut side.buf) {
-                    Ok(Decoded::Data(data)) => return Poll::Ready(Some(Ok(BodyPiece::Data(data)))),
-                    Ok(Decoded::Trailers(trailers)) => {
-                        side.body = Remaining::None;
-                        return Poll::Ready(Some(Ok(BodyPiece::Trailers(trailers))));
-                    }
-                    Ok(Decoded::End) => {
-                        side.body = Remaining::None;
-                        return Poll::Ready(None);
-                    }
-                    Ok(Decoded::More) => {}
-                    Err(_) => {
-                        side.closed = true;
-                        return Poll::Ready(Some(Err(ClientBodyError::Invalid)));
-                    }
-                },
             }
             if side.expect == Expect::Waiting {
                 side.expect = Expect::Asked;
@@ -253,32 +229,64 @@ impl ReadSide {
         Poll::Ready(read)
     }
 
+    /// Takes the next piece of the current body from what is buffered.
+    fn step(&mut self) -> Result<Step, ()> {
+        match &mut self.body {
+            Remaining::None => Ok(Step::End),
+            Remaining::Length(0) => {
+                self.body = Remaining::None;
+                Ok(Step::End)
+            }
+            Remaining::Length(_) if self.buf.is_empty() => Ok(Step::More),
+            Remaining::Length(n) => {
+                let take = usize::try_from(*n).unwrap_or(usize::MAX).min(self.buf.len());
+                *n -= take as u64;
+                if *n == 0 {
+                    self.body = Remaining::None;
+                }
+                Ok(Step::Piece(BodyPiece::Data(self.buf.split_to(take).freeze())))
+            }
+            Remaining::Chunked(decoder) => match decoder.decode(&mut self.buf).map_err(drop)? {
+                Decoded::Data(data) => Ok(Step::Piece(BodyPiece::Data(data))),
+                Decoded::Trailers(trailers) => {
+                    self.body = Remaining::None;
+                    Ok(Step::Piece(BodyPiece::Trailers(trailers)))
+                }
+                Decoded::End => {
+                    self.body = Remaining::None;
+                    Ok(Step::End)
+                }
+                Decoded::More => Ok(Step::More),
+            },
+        }
+    }
+
     /// Drops what is buffered of a body nobody read. `Ok(true)` once it is all gone, `Ok(false)` when more must be
-    /// read, `Err` when it is too much or malformed.
+    /// read, `Err` when it is too much, malformed, or withheld (the client still waits for `100 Continue`).
     fn discard(&mut self, discarded: &mut u64) -> Result<bool, ()> {
         loop {
-            let before = self.buf.len();
-            match &mut self.body {
-                Remaining::None => return Ok(true),
-                Remaining::Length(0) => self.body = Remaining::None,
-                Remaining::Length(n) => {
-                    let take = usize::try_from(*n).unwrap_or(usize::MAX).min(self.buf.len());
-                    *n -= take as u64;
-                    let _ = self.buf.split_to(take);
-                }
-                Remaining::Chunked(decoder) => match decoder.decode(&mut self.buf) {
-                    Ok(Decoded::Data(_) | Decoded::More) => {}
-                    Ok(Decoded::Trailers(_) | Decoded::End) => self.body = Remaining::None,
-                    Err(_) => return Err(()),
-                },
-            }
-            *discarded += (before - self.buf.len()) as u64;
-            if *discarded > MAX_DISCARD || self.expect != Expect::Nothing {
+            if self.expect != Expect::Nothing && !matches!(self.body, Remaining::None) {
                 return Err(());
             }
-            if before == self.buf.len() && !matches!(self.body, Remaining::None) {
-                return Ok(false);
+            match self.step()? {
+                Step::End => return Ok(true),
+                Step::More => return Ok(false),
+                Step::Piece(BodyPiece::Data(data)) => *discarded += data.len() as u64,
+                Step::Piece(BodyPiece::Trailers(_)) => {}
+            }
+            if *discarded > MAX_DISCARD {
+                return Err(());
             }
         }
     }
+}
+
+/// What the buffered bytes give of the current body.
+enum Step {
+    /// A piece of it.
+    Piece(BodyPiece),
+    /// Its end (or no body).
+    End,
+    /// More bytes must be read.
+    More,
 }

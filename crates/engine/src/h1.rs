@@ -7,8 +7,10 @@
 use std::mem::MaybeUninit;
 
 use bytes::{Bytes, BytesMut};
-use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
-use http::{HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode, Uri, Version};
+use http::header::CONTENT_LENGTH;
+use http::{HeaderMap, Method, Response, StatusCode, Uri, Version};
+
+use crate::head_fields::{self, Seen};
 
 /// The largest response head accepted from an Upstream.
 pub const MAX_HEAD_BYTES: usize = 128 * 1024;
@@ -102,7 +104,7 @@ pub fn write_request_head(out: &mut Vec<u8>, method: &Method, uri: &Uri, headers
 /// `method` is the request's (a HEAD answer has no body).
 pub fn parse_response(buf: &mut BytesMut, method: &Method) -> Result<Option<ResponseHead>, ProtocolError> {
     // Where each name and value lies in `buf`, so the values can point into the bytes once they are frozen.
-    let mut spans = [(0u32, 0u32, 0u32, 0u32); MAX_HEADERS];
+    let mut spans = [((0, 0), (0, 0)); MAX_HEADERS];
     let (len, code, version, count) = {
         // Uninitialised slots: httparse fills only those it uses (initialising 128 of them cost more than parsing).
         let mut slots = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
@@ -117,36 +119,15 @@ pub fn parse_response(buf: &mut BytesMut, method: &Method) -> Result<Option<Resp
                 Err(httparse::Error::TooManyHeaders) => return Err(ProtocolError::TooManyHeaders),
                 Err(e) => return Err(ProtocolError::Invalid(e)),
             };
-        let start = buf.as_ptr() as usize;
-        let offset = |part: &[u8]| u32::try_from(part.as_ptr() as usize - start).unwrap_or(u32::MAX);
-        let end = |part: &[u8]| offset(part).saturating_add(u32::try_from(part.len()).unwrap_or(u32::MAX));
-        for (span, header) in spans.iter_mut().zip(parsed.headers.iter()) {
-            let name = header.name.as_bytes();
-            *span = (offset(name), end(name), offset(header.value), end(header.value));
-        }
-        (len, parsed.code.unwrap_or(0), parsed.version.unwrap_or(1), parsed.headers.len())
+        let count = head_fields::note(buf.as_ptr() as usize, parsed.headers, &mut spans);
+        (len, parsed.code.unwrap_or(0), parsed.version.unwrap_or(1), count)
     };
     if len > MAX_HEAD_BYTES {
         return Err(ProtocolError::HeadTooLarge);
     }
     let status = StatusCode::from_u16(code).map_err(|_| ProtocolError::BadStatus(code))?;
     let head: Bytes = buf.split_to(len).freeze();
-    let mut headers = HeaderMap::with_capacity(count);
-    // What decides the framing and keep-alive, noted on the way instead of looked up afterwards.
-    let mut seen = Seen::default();
-    for &(name_start, name_end, value_start, value_end) in &spans[..count] {
-        let range = |a: u32, b: u32| usize::try_from(a).unwrap_or(len)..usize::try_from(b).unwrap_or(len);
-        let (Some(name), Some(value)) =
-            (head.get(range(name_start, name_end)), head.get(range(value_start, value_end)))
-        else {
-            return Err(ProtocolError::Invalid(httparse::Error::HeaderName));
-        };
-        let name = HeaderName::from_bytes(name).map_err(|_| ProtocolError::Invalid(httparse::Error::HeaderName))?;
-        let value = HeaderValue::from_maybe_shared(head.slice_ref(value))
-            .map_err(|_| ProtocolError::Invalid(httparse::Error::HeaderValue))?;
-        seen.note(&name, &value)?;
-        headers.append(name, value);
-    }
+    let (mut headers, seen) = head_fields::fields(&head, &spans[..count], 0)?;
     let version = if version == 0 { Version::HTTP_10 } else { Version::HTTP_11 };
     let (framing, delimited) = framing_of(status, method, &seen);
     if seen.chunked.is_some() && seen.length.is_some() {
@@ -160,46 +141,10 @@ pub fn parse_response(buf: &mut BytesMut, method: &Method) -> Result<Option<Resp
     Ok(Some(ResponseHead { parts, framing, keep_alive }))
 }
 
-/// The headers that decide how a message's body is delimited and whether the connection stays open (requests
-/// from clients are read with it too).
-#[derive(Debug, Default)]
-pub(crate) struct Seen {
-    /// The `Content-Length`, all values agreeing.
-    pub(crate) length: Option<u64>,
-    /// Whether the last `Transfer-Encoding` coding is chunked, when there is one.
-    pub(crate) chunked: Option<bool>,
-    /// `Connection: close`.
-    pub(crate) close: bool,
-    /// `Connection: keep-alive` (what keeps an HTTP/1.0 connection open).
-    pub(crate) keep_alive: bool,
-}
-
-impl Seen {
-    pub(crate) fn note(&mut self, name: &HeaderName, value: &HeaderValue) -> Result<(), ProtocolError> {
-        if *name == CONTENT_LENGTH {
-            for part in value.to_str().map_err(|_| ProtocolError::BadContentLength)?.split(',') {
-                let part = part.trim();
-                if part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
-                    return Err(ProtocolError::BadContentLength);
-                }
-                let n: u64 = part.parse().map_err(|_| ProtocolError::BadContentLength)?;
-                if self.length.is_some_and(|l| l != n) {
-                    return Err(ProtocolError::BadContentLength);
-                }
-                self.length = Some(n);
-            }
-        } else if *name == TRANSFER_ENCODING {
-            let last = value.to_str().ok().and_then(|v| v.rsplit(',').next()).map(str::trim);
-            self.chunked = Some(last.is_some_and(|c| c.eq_ignore_ascii_case("chunked")));
-        } else if *name == CONNECTION {
-            for option in value.to_str().unwrap_or_default().split(',') {
-                let option = option.trim();
-                self.close |= option.eq_ignore_ascii_case("close");
-                self.keep_alive |= option.eq_ignore_ascii_case("keep-alive");
-            }
-        }
-        Ok(())
-    }
+/// True for a response that never has a body, whatever its headers say (RFC 9112 §6.3): the answer to a HEAD, a
+/// 1xx, a 204 or a 304. Both sides of the proxy frame by it.
+pub fn has_no_body(head_request: bool, status: StatusCode) -> bool {
+    head_request || status.is_informational() || status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED
 }
 
 /// The body's framing, and false when only the connection's close ends it. A `Transfer-Encoding` wins over a
@@ -208,11 +153,7 @@ fn framing_of(status: StatusCode, method: &Method, seen: &Seen) -> (Framing, boo
     if status == StatusCode::SWITCHING_PROTOCOLS {
         return (Framing::Upgrade, false);
     }
-    if *method == Method::HEAD
-        || status.is_informational()
-        || status == StatusCode::NO_CONTENT
-        || status == StatusCode::NOT_MODIFIED
-    {
+    if has_no_body(*method == Method::HEAD, status) {
         return (Framing::Empty, true);
     }
     match (seen.chunked, seen.length) {
@@ -226,6 +167,7 @@ fn framing_of(status: StatusCode, method: &Method, seen: &Seen) -> (Framing, boo
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::HeaderValue;
 
     fn parse(raw: &str, method: &Method) -> Result<Option<ResponseHead>, ProtocolError> {
         parse_response(&mut BytesMut::from(raw), method)

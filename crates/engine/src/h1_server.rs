@@ -33,7 +33,7 @@ use tokio::time::Instant;
 use crate::body::ResponseBody;
 use crate::chunked;
 use crate::client_body::ClientBody;
-use crate::client_reader::{ClientReader, Incoming as Next};
+use crate::client_reader::{ClientReader, Next};
 use crate::client_upgrade::{ClientUpgrade, Handover, Upgraded};
 use crate::listener::{HEADER_READ_TIMEOUT, MAX_HEADER_BYTES};
 use crate::prefixed_io::PrefixedIo;

@@ -20,7 +20,7 @@ use crate::proxy::{Connection, Proxy};
 /// How long a client may take to send a request head, and how long an idle keep-alive connection is kept. One
 /// timer per connection checks it, so a slow or idle client is closed after one to two times this.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
-/// Largest request head accepted (HTTP/1 read buffer); bigger heads get 431.
+/// Largest request head accepted (request line and headers); bigger heads get 431.
 pub const MAX_HEADER_BYTES: usize = 64 * 1024;
 
 /// Why a Listener could not bind. Messages name the address and what to do.

@@ -4,10 +4,11 @@
 use std::mem::MaybeUninit;
 
 use bytes::{Bytes, BytesMut};
-use http::header::{CONTENT_LENGTH, EXPECT};
-use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Uri, Version};
+use http::header::CONTENT_LENGTH;
+use http::{Method, Request, StatusCode, Uri, Version};
 
-use crate::h1::Seen;
+use crate::h1::ProtocolError;
+use crate::head_fields;
 use crate::listener::MAX_HEADER_BYTES;
 
 /// The most header fields accepted in one request head (what browsers send is far below it).
@@ -74,7 +75,7 @@ pub struct RequestHead {
 /// Parses the request head at the start of `buf` and removes it from there; `None` while it is incomplete.
 pub fn parse_request(buf: &mut BytesMut) -> Result<Option<RequestHead>, RequestError> {
     // Where each piece lies in `buf`, so that they can point into the bytes once they are frozen.
-    let mut spans = [(0u32, 0u32, 0u32, 0u32); MAX_REQUEST_HEADERS];
+    let mut spans = [((0, 0), (0, 0)); MAX_REQUEST_HEADERS];
     let (len, method, target, version, count) = {
         let mut slots = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_REQUEST_HEADERS];
         let mut parsed = httparse::Request::new(&mut []);
@@ -89,43 +90,25 @@ pub fn parse_request(buf: &mut BytesMut) -> Result<Option<RequestHead>, RequestE
                 Err(e) => return Err(RequestError::Invalid(e)),
             };
         let start = buf.as_ptr() as usize;
-        let offset = |part: &[u8]| u32::try_from(part.as_ptr() as usize - start).unwrap_or(u32::MAX);
-        let end = |part: &[u8]| offset(part).saturating_add(u32::try_from(part.len()).unwrap_or(u32::MAX));
-        for (span, header) in spans.iter_mut().zip(parsed.headers.iter()) {
-            let name = header.name.as_bytes();
-            *span = (offset(name), end(name), offset(header.value), end(header.value));
-        }
+        let count = head_fields::note(start, parsed.headers, &mut spans);
         let method = Method::from_bytes(parsed.method.unwrap_or_default().as_bytes())
             .map_err(|_| RequestError::Invalid(httparse::Error::Token))?;
-        let target = parsed.path.map(|p| (offset(p.as_bytes()), end(p.as_bytes()))).unwrap_or_default();
-        (len, method, target, parsed.version.unwrap_or(1), parsed.headers.len())
+        let target = parsed.path.map(|p| head_fields::span(start, p.as_bytes())).unwrap_or_default();
+        (len, method, target, parsed.version.unwrap_or(1), count)
     };
     if len > MAX_HEADER_BYTES {
         return Err(RequestError::HeadTooLarge);
     }
     let head: Bytes = buf.split_to(len).freeze();
-    let range = |a: u32, b: u32| usize::try_from(a).unwrap_or(len)..usize::try_from(b).unwrap_or(len);
-    let uri = head
-        .get(range(target.0, target.1))
-        .and_then(|t| Uri::from_maybe_shared(head.slice_ref(t)).ok())
+    let uri = head_fields::piece(&head, target)
+        .and_then(|t| Uri::from_maybe_shared(t).ok())
         .ok_or(RequestError::BadTarget)?;
     // Room for what the proxy adds (Host, X-Forwarded-*, the hop count) without growing the map.
-    let mut headers = HeaderMap::with_capacity(count + 6);
-    let mut seen = Seen::default();
-    let mut expects_continue = false;
-    for &(name_start, name_end, value_start, value_end) in &spans[..count] {
-        let (Some(name), Some(value)) =
-            (head.get(range(name_start, name_end)), head.get(range(value_start, value_end)))
-        else {
-            return Err(RequestError::Invalid(httparse::Error::HeaderName));
-        };
-        let name = HeaderName::from_bytes(name).map_err(|_| RequestError::Invalid(httparse::Error::HeaderName))?;
-        let value = HeaderValue::from_maybe_shared(head.slice_ref(value))
-            .map_err(|_| RequestError::Invalid(httparse::Error::HeaderValue))?;
-        seen.note(&name, &value).map_err(|_| RequestError::BadContentLength)?;
-        expects_continue |= name == EXPECT && value.as_bytes().eq_ignore_ascii_case(b"100-continue");
-        headers.append(name, value);
-    }
+    let (mut headers, seen) = head_fields::fields(&head, &spans[..count], 6).map_err(|e| match e {
+        ProtocolError::BadContentLength => RequestError::BadContentLength,
+        ProtocolError::Invalid(e) => RequestError::Invalid(e),
+        _ => RequestError::Invalid(httparse::Error::HeaderName),
+    })?;
     let version = if version == 0 { Version::HTTP_10 } else { Version::HTTP_11 };
     let mut keep_alive = !seen.close && (version == Version::HTTP_11 || seen.keep_alive);
     let body = match (seen.chunked, seen.length) {
@@ -150,7 +133,7 @@ pub fn parse_request(buf: &mut BytesMut) -> Result<Option<RequestHead>, RequestE
         parts,
         body,
         keep_alive,
-        expects_continue: expects_continue && version == Version::HTTP_11 && body != BodyFraming::Empty,
+        expects_continue: seen.expects_continue && version == Version::HTTP_11 && body != BodyFraming::Empty,
     }))
 }
 

@@ -8,6 +8,9 @@ use http::header::{CONTENT_LENGTH, DATE, TRANSFER_ENCODING};
 use http::{StatusCode, Version, response};
 use http_body::SizeHint;
 
+use crate::decimal::Decimal;
+use crate::h1::has_no_body;
+
 /// How a response body is delimited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResponseFraming {
@@ -23,11 +26,7 @@ pub enum ResponseFraming {
 
 /// Decides the framing of a response to a request with `head_request` (HEAD) from a client speaking `version`.
 pub fn framing(head_request: bool, status: StatusCode, hint: &SizeHint, version: Version) -> ResponseFraming {
-    if head_request
-        || status.is_informational()
-        || status == StatusCode::NO_CONTENT
-        || status == StatusCode::NOT_MODIFIED
-    {
+    if has_no_body(head_request, status) {
         ResponseFraming::Bodiless
     } else if let Some(n) = hint.exact() {
         ResponseFraming::Length(n)
@@ -67,7 +66,7 @@ pub fn write_head(
     match framing {
         ResponseFraming::Length(n) => {
             out.extend_from_slice(b"content-length: ");
-            push_decimal(out, n);
+            out.extend_from_slice(Decimal::new(n).as_bytes());
             out.extend_from_slice(b"\r\n");
         }
         ResponseFraming::Chunked => out.extend_from_slice(b"transfer-encoding: chunked\r\n"),
@@ -84,21 +83,6 @@ pub fn write_head(
         out.extend_from_slice(b"connection: keep-alive\r\n");
     }
     out.extend_from_slice(b"\r\n");
-}
-
-/// Writes `n` in decimal.
-pub fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[at..]);
 }
 
 /// Writes the current time as an HTTP date, formatted once a second per thread.
@@ -164,14 +148,5 @@ mod tests {
         let head_answer = Response::builder().header("content-length", "42").body(()).unwrap();
         let text = head(head_answer, ResponseFraming::Bodiless, Version::HTTP_11, true);
         assert!(text.contains("content-length: 42\r\n"), "a HEAD answer keeps the length of what GET would send");
-    }
-
-    #[test]
-    fn decimals_are_written_whole() {
-        for n in [0, 7, 10, 12345, u64::MAX] {
-            let mut out = Vec::new();
-            push_decimal(&mut out, n);
-            assert_eq!(String::from_utf8(out).unwrap(), n.to_string());
-        }
     }
 }
