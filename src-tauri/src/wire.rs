@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use roundabout_engine::config::store::StoreError;
+use roundabout_engine::StoreError;
 use roundabout_engine::{Config, ConfigIssue, ConfigIssues, EngineError, Event, Status};
 use serde::Serialize;
 use ts_rs::TS;

@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use roundabout_engine::bind::BindAddress;
 use roundabout_engine::config::Strategy;
 use roundabout_engine::{Config, ConfigStore, StoreError};
 
@@ -60,7 +59,7 @@ pub fn warnings(config: &Config) -> Vec<String> {
     config
         .listeners
         .iter()
-        .filter(|l| BindAddress::parse(&l.bind).is_ok_and(|b| b.exposed))
+        .filter(|l| l.is_exposed())
         .map(|l| {
             format!(
                 "listener {} binds {}, which exposes your upstreams to the network; use 127.0.0.1 to keep them local",

@@ -2,8 +2,8 @@
 
 use std::process::ExitCode;
 
+use roundabout_engine::DEMO_HOST;
 use roundabout_engine::config::ListenerConfig;
-use roundabout_engine::demo::DEMO_HOST;
 use roundabout_engine::{Config, Engine, EngineOptions};
 
 use crate::print::{self, Printer};

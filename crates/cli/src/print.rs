@@ -6,7 +6,6 @@
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
 
-use roundabout_engine::decimal::Decimal;
 use roundabout_engine::event::{ListenerEvent, seconds};
 use roundabout_engine::{Event, HealthEvent, HealthState, ListenerState, Received, RequestEvent};
 
@@ -131,10 +130,10 @@ impl Printer {
             for piece in ["\x1b[", color_code(r.status), "m"] {
                 out.push_str(piece);
             }
-            out.push_str(Decimal::new(r.status.into()).as_str());
+            out.push_str(itoa::Buffer::new().format(r.status));
             out.push_str("\x1b[0m");
         } else {
-            out.push_str(Decimal::new(r.status.into()).as_str());
+            out.push_str(itoa::Buffer::new().format(r.status));
         }
         out.push(' ');
         write_latency(out, r.latency_us);
@@ -192,12 +191,12 @@ fn write_latency(out: &mut String, us: u64) {
         let tenths = (us + 50) / 100;
         (tenths / 10, tenths % 10, 1, "ms")
     };
-    out.push_str(Decimal::new(whole).as_str());
+    out.push_str(itoa::Buffer::new().format(whole));
     out.push('.');
     if digits == 2 && fraction < 10 {
         out.push('0');
     }
-    out.push_str(Decimal::new(fraction).as_str());
+    out.push_str(itoa::Buffer::new().format(fraction));
     out.push_str(unit);
 }
 

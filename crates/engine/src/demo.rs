@@ -1,54 +1,52 @@
 //! The built-in demo: three tiny Upstreams Roundabout serves itself, behind `demo.localhost`, so round-robin can
 //! be seen on a first run before any dev server is configured.
 
-use std::convert::Infallible;
 use std::io;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::CONTENT_TYPE;
 use http::{HeaderValue, Request, Response};
 use http_body_util::Full;
-use hyper::body::Incoming;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
-use tokio::net::TcpListener;
-use tokio::task::JoinSet;
 
 use crate::config::{HealthConfig, MatchConfig, Strategy, TargetConfig, UpstreamConfig};
-use crate::pages::{escape, wants_html};
+use crate::proxy::{escape, wants_html};
+use crate::server::{self, ClientBody, ClientUpgrade, Connection, Handler, Running};
 
 /// Host the demo Target answers.
 pub const DEMO_HOST: &str = "demo.localhost";
 /// Name of the demo Target.
-pub const DEMO_TARGET: &str = "demo";
+const DEMO_TARGET: &str = "demo";
 const COLORS: [&str; 3] = ["#2f80ed", "#27ae60", "#eb5757"];
 
-/// The three running demo Upstreams. Dropping this stops them.
+/// The three running demo Upstreams. Dropping this stops them accepting; open connections finish on their own.
 #[derive(Debug)]
-pub struct DemoUpstreams {
+pub(crate) struct DemoUpstreams {
     urls: Vec<String>,
-    _tasks: JoinSet<()>,
+    _running: Vec<Running>,
 }
 
 impl DemoUpstreams {
-    /// Starts three servers on ephemeral loopback ports.
-    pub async fn start() -> io::Result<Self> {
-        let mut tasks = JoinSet::new();
+    /// Starts three servers on ephemeral loopback ports, served like any Listener.
+    pub(crate) fn start() -> io::Result<Self> {
         let mut urls = Vec::new();
+        let mut running = Vec::new();
         for n in 1..=3 {
-            let listener = TcpListener::bind("127.0.0.1:0").await?;
-            let addr = listener.local_addr()?;
+            let loopback = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+            let sockets = server::bind(&[loopback], false).map_err(|e| io::Error::other(e.to_string()))?;
+            let addr = sockets.first().map_or(Ok(loopback), std::net::TcpListener::local_addr)?;
+            let handler = Arc::new(DemoUpstream { n, addr: addr.to_string(), seen: AtomicU64::new(0) });
             urls.push(format!("http://{addr}"));
-            tasks.spawn(serve(listener, n, addr.to_string()));
+            running.push(Running::start(&format!("demo upstream {n}"), sockets, &handler, Duration::ZERO)?);
         }
-        Ok(DemoUpstreams { urls, _tasks: tasks })
+        Ok(DemoUpstreams { urls, _running: running })
     }
 
     /// The demo Target over these Upstreams, placed before the user's Targets.
-    pub fn target(&self) -> TargetConfig {
+    pub(crate) fn target(&self) -> TargetConfig {
         TargetConfig {
             name: DEMO_TARGET.into(),
             matcher: MatchConfig { host: Some(DEMO_HOST.into()), ..MatchConfig::default() },
@@ -64,29 +62,29 @@ impl DemoUpstreams {
     }
 }
 
-async fn serve(listener: TcpListener, n: usize, addr: String) {
-    let count = Arc::new(AtomicU64::new(0));
-    let addr: Arc<str> = addr.into();
-    let mut connections = JoinSet::new();
-    loop {
-        let stream = tokio::select! {
-            Ok((stream, _)) = listener.accept() => stream,
-            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
-        };
-        let (count, addr) = (Arc::clone(&count), Arc::clone(&addr));
-        let service = service_fn(move |req: Request<Incoming>| {
-            let seen = count.fetch_add(1, Relaxed) + 1;
-            std::future::ready(Ok::<_, Infallible>(answer(&req, n, &addr, seen)))
-        });
-        connections.spawn(async move {
-            let _ = auto::Builder::new(TokioExecutor::new())
-                .serve_connection_with_upgrades(TokioIo::new(stream), service)
-                .await;
-        });
+/// One demo Upstream: says which of the three it is, and how many requests it has answered.
+#[derive(Debug)]
+struct DemoUpstream {
+    n: usize,
+    addr: String,
+    seen: AtomicU64,
+}
+
+impl Handler for DemoUpstream {
+    type Body = Full<Bytes>;
+
+    async fn handle(
+        &self,
+        _: &Connection,
+        request: Request<ClientBody>,
+        _: Option<ClientUpgrade>,
+    ) -> Response<Full<Bytes>> {
+        let seen = self.seen.fetch_add(1, Relaxed) + 1;
+        answer(&request, self.n, &self.addr, seen)
     }
 }
 
-fn answer(req: &Request<Incoming>, n: usize, addr: &str, seen: u64) -> Response<Full<Bytes>> {
+fn answer<B>(req: &Request<B>, n: usize, addr: &str, seen: u64) -> Response<Full<Bytes>> {
     let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
     let headline = format!("Hello from demo upstream {n} of 3 ({addr}), request #{seen} here: {} {path}", req.method());
     let (body, content_type) = if wants_html(req.headers()) {

@@ -1,8 +1,7 @@
 //! Errors the engine's API returns. Each has a stable code the desktop app can act on, and a message that names
 //! the thing and the fix.
 
-use crate::config::ConfigIssues;
-use crate::config::store::StoreError;
+use crate::config::{ConfigIssues, StoreError};
 
 /// Why an engine call was refused.
 #[derive(Debug, thiserror::Error)]

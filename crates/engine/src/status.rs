@@ -4,11 +4,8 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use tokio::time::Instant;
 
-use crate::event::{HealthState, ListenerState, now_ms};
-use crate::health::View;
-use crate::mux::Mux;
-use crate::target::Target;
-use crate::upstream::Upstream;
+use crate::event::{HealthState, ListenerState};
+use crate::routing::Mux;
 
 /// Everything the app's sidebar and tables show.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -92,7 +89,7 @@ pub struct UpstreamStatus {
 }
 
 /// The Targets part of [`Status`], read from a routing snapshot.
-pub fn targets(mux: &Mux) -> Vec<TargetStatus> {
+pub(crate) fn targets(mux: &Mux) -> Vec<TargetStatus> {
     let now = Instant::now();
     mux.targets()
         .iter()
@@ -111,7 +108,7 @@ pub fn targets(mux: &Mux) -> Vec<TargetStatus> {
                         label: u.label.to_string(),
                         enabled: u.enabled,
                         weight: u.weight,
-                        health: health_state(t, u, now),
+                        health: t.health_of(u, now),
                         open_connections: s.open(),
                         requests: s.requests,
                         failures: s.failures,
@@ -124,27 +121,4 @@ pub fn targets(mux: &Mux) -> Vec<TargetStatus> {
                 .collect(),
         })
         .collect()
-}
-
-/// The health `upstream` of `target` is in at `now`, as status, events and error pages report it.
-pub fn health_state(target: &Target, upstream: &Upstream, now: Instant) -> HealthState {
-    let open = upstream.stats.open();
-    if !upstream.enabled {
-        return if open > 0 { HealthState::Draining { open } } else { HealthState::Disabled };
-    }
-    let threshold = match (target.policy.failures, target.check_policy()) {
-        (0, Some(active)) => active.failures,
-        (passive, _) => passive,
-    };
-    match upstream.stats.health.view(now) {
-        View::Healthy { failures } if failures > 0 && threshold > 0 => {
-            HealthState::Failing { failures: failures.min(threshold), threshold }
-        }
-        View::Healthy { .. } => HealthState::Healthy,
-        View::Probation => HealthState::Probation,
-        View::Unhealthy { failures, retry_in } => {
-            let retry_in_ms = u64::try_from(retry_in.as_millis()).unwrap_or(u64::MAX);
-            HealthState::Unhealthy { failures, retry_at_ms: now_ms().saturating_add(retry_in_ms), retry_in_ms }
-        }
-    }
 }

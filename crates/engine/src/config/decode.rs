@@ -5,12 +5,10 @@ use std::collections::{BTreeMap, HashSet};
 
 use serde_json::{Map, Value};
 
+use super::{BindAddress, HostPattern, UpstreamUrl};
 use super::{
     CONFIG_VERSION, Config, ConfigIssue, ConfigIssues, ListenerConfig, MatchConfig, TargetConfig, UpstreamConfig,
 };
-use crate::bind::BindAddress;
-use crate::matcher::HostPattern;
-use crate::upstream_url::UpstreamUrl;
 
 /// Decodes a whole config; `Err` holds every problem found.
 pub(super) fn decode(value: &Value) -> Result<Config, ConfigIssues> {

@@ -113,7 +113,7 @@ impl ConfigStore {
     }
 
     /// Starts watching the file (through its directory, so editors that replace the file are seen too).
-    pub fn watch(&self) -> Result<ConfigWatch, StoreError> {
+    pub(crate) fn watch(&self) -> Result<ConfigWatch, StoreError> {
         let watch_error = |reason: String| StoreError::Watch { path: self.path.clone(), reason };
         let dir = self.path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir).map_err(|e| watch_error(e.to_string()))?;
@@ -136,7 +136,7 @@ impl ConfigStore {
 }
 
 /// A running watch on the config file.
-pub struct ConfigWatch {
+pub(crate) struct ConfigWatch {
     _watcher: notify::RecommendedWatcher,
     rx: mpsc::Receiver<()>,
 }
@@ -144,7 +144,7 @@ pub struct ConfigWatch {
 impl ConfigWatch {
     /// Waits until the file changed and then stayed quiet briefly (editors write in several steps).
     /// Returns `false` when the watcher stopped.
-    pub async fn changed(&mut self) -> bool {
+    pub(crate) async fn changed(&mut self) -> bool {
         if self.rx.recv().await.is_none() {
             return false;
         }

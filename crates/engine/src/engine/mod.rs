@@ -1,0 +1,228 @@
+//! The Engine: the one API the CLI and the desktop app both drive. It turns a config into running Listeners and a
+//! routing snapshot, runs what watches that snapshot (active health checks, draining reports, the idle-connection
+//! sweep) and the demo, and publishes Events.
+//!
+//! Control calls (apply, start/stop a Listener, status) are serialized by an async mutex that the request path
+//! never touches, and that is never held while a Listener's connections drain; requests only read the current
+//! [`Mux`] snapshot.
+
+mod drain;
+mod follow;
+mod listeners;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use tokio::sync::Mutex;
+
+use self::listeners::{Binder, Slot};
+use crate::config::Config;
+use crate::demo::DemoUpstreams;
+use crate::error::EngineError;
+use crate::event::{Event, EventBus, EventStream};
+use crate::health::ActiveChecks;
+use crate::proxy::Proxy;
+use crate::routing::Mux;
+use crate::server::Draining;
+use crate::status::{self, Status};
+
+/// Tunables with defaults suited to a dev machine.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// Unread events kept per subscriber before the oldest are dropped (and counted). The default, 4096, holds
+    /// more than one batch of the CLI's printer (20 ms) or the app's forwarder (50 ms) at 60k requests a second,
+    /// while the ring (which keeps its last events alive) stays a couple of MiB.
+    pub event_capacity: usize,
+    /// How long a stopping Listener waits for in-flight requests.
+    pub drain: Duration,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions { event_capacity: 4096, drain: Duration::from_secs(5) }
+    }
+}
+
+/// Starts engines.
+#[derive(Debug)]
+pub struct Engine;
+
+impl Engine {
+    /// Starts serving `config`. A Listener that cannot bind does not fail the start: it is reported in
+    /// [`EngineHandle::status`] and as an event, and the others run.
+    pub async fn start(config: Config, options: EngineOptions) -> Result<EngineHandle, EngineError> {
+        let handle = EngineHandle {
+            inner: Arc::new(Inner {
+                proxy: Arc::new(Proxy::new(EventBus::new(options.event_capacity))),
+                control: Mutex::new(Control {
+                    config: Config::empty(),
+                    slots: Vec::new(),
+                    demo: None,
+                    checks: ActiveChecks::default(),
+                }),
+                drain: options.drain,
+            }),
+        };
+        tokio::spawn(sweep_idle_connections(Arc::downgrade(&handle.inner.proxy)));
+        handle.apply(config, "startup").await?;
+        Ok(handle)
+    }
+}
+
+/// Closes pooled Upstream connections that sat idle too long, once a second, until the engine is gone: a dev server
+/// is not left holding sockets Roundabout will never use.
+async fn sweep_idle_connections(proxy: Weak<Proxy>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(proxy) = proxy.upgrade() else { return };
+        let now = tokio::time::Instant::now();
+        for upstream in proxy.mux.load().targets().iter().flat_map(|t| &t.upstreams) {
+            upstream.connections.sweep(now);
+        }
+    }
+}
+
+/// A cheap, cloneable handle to a running engine.
+#[derive(Debug, Clone)]
+pub struct EngineHandle {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    proxy: Arc<Proxy>,
+    control: Mutex<Control>,
+    drain: Duration,
+}
+
+/// What control calls change, one at a time.
+#[derive(Debug)]
+struct Control {
+    /// The config serving now.
+    config: Config,
+    /// One per configured Listener, in config order.
+    slots: Vec<Slot>,
+    /// The built-in demo's Upstreams, while the config asks for the demo.
+    demo: Option<DemoUpstreams>,
+    /// Active health check tasks, matched to the routing snapshot on every apply.
+    checks: ActiveChecks,
+}
+
+impl EngineHandle {
+    /// Validates and applies a new config without dropping requests: Listeners are started or stopped only where
+    /// they changed, and the routing snapshot is swapped atomically. `source` names where it came from (for the
+    /// log). On error nothing changes. Listeners it stops finish their open requests in the background.
+    pub async fn apply(&self, config: Config, source: &str) -> Result<Status, EngineError> {
+        if let Err(issues) = config.validate() {
+            self.publish(Event::ConfigRejected { source: source.into(), issues: issues.0.clone() });
+            return Err(EngineError::Invalid(issues));
+        }
+        let mut control = self.inner.control.lock().await;
+        let draining = self.apply_locked(&mut control, config, source).await?;
+        let status = self.status_locked(&control);
+        drop(control);
+        tokio::spawn(listeners::finish(draining));
+        Ok(status)
+    }
+
+    /// Turns one Listener on or off and returns the resulting config, for the caller to save. A Listener turned off
+    /// stops accepting at once; its open requests finish in the background.
+    pub async fn set_listener_enabled(&self, name: &str, enabled: bool) -> Result<Config, EngineError> {
+        let mut control = self.inner.control.lock().await;
+        let mut config = control.config.clone();
+        let listener = config
+            .listeners
+            .iter_mut()
+            .find(|l| Config::listener_name(l) == name)
+            .ok_or_else(|| EngineError::UnknownListener(name.into()))?;
+        listener.enabled = enabled;
+        let draining = self.apply_locked(&mut control, config.clone(), "app").await?;
+        drop(control);
+        tokio::spawn(listeners::finish(draining));
+        Ok(config)
+    }
+
+    /// The config currently serving.
+    pub async fn config(&self) -> Config {
+        self.inner.control.lock().await.config.clone()
+    }
+
+    /// Listeners, Targets and per-Upstream counters right now.
+    pub async fn status(&self) -> Status {
+        let control = self.inner.control.lock().await;
+        self.status_locked(&control)
+    }
+
+    /// A new subscriber to the event stream. It is bounded: a slow subscriber loses events (and is told how many);
+    /// the proxy never waits for it.
+    pub fn subscribe(&self) -> EventStream {
+        self.inner.proxy.events.subscribe()
+    }
+
+    /// Like [`subscribe`](Self::subscribe), without request events: when only such subscribers exist, the request
+    /// path builds no event at all (`roundabout serve --quiet`).
+    pub fn subscribe_changes(&self) -> EventStream {
+        self.inner.proxy.events.subscribe_changes()
+    }
+
+    /// Publishes an event (e.g. a config file edit that was refused) to every subscriber.
+    pub fn publish(&self, event: Event) {
+        self.inner.proxy.events.send(event);
+    }
+
+    /// Stops every Listener, letting in-flight requests finish (up to the drain time), and the demo.
+    pub async fn shutdown(&self) {
+        let mut control = self.inner.control.lock().await;
+        let mut draining = Vec::new();
+        for slot in &mut control.slots {
+            draining.extend(slot.stop().await);
+        }
+        control.demo = None;
+        control.checks = ActiveChecks::default();
+        self.inner.proxy.mux.store(Arc::new(Mux::default()));
+        drop(control);
+        listeners::finish(draining).await;
+    }
+
+    /// Applies `config` under the control lock; returns the drains of the Listeners it stopped.
+    async fn apply_locked(
+        &self,
+        control: &mut Control,
+        config: Config,
+        source: &str,
+    ) -> Result<Vec<Draining>, EngineError> {
+        if config.demo && control.demo.is_none() {
+            control.demo = Some(DemoUpstreams::start().map_err(|e| EngineError::Demo(e.to_string()))?);
+        } else if !config.demo {
+            control.demo = None;
+        }
+        let binder = Binder { proxy: &self.inner.proxy, drain: self.inner.drain };
+        let (slots, draining) = binder.reconcile(std::mem::take(&mut control.slots), &config).await;
+        control.slots = slots;
+        let own: Vec<SocketAddr> = control.slots.iter().flat_map(Slot::addrs).collect();
+        let builtin = control.demo.as_ref().map(DemoUpstreams::target);
+        let proxy = &self.inner.proxy;
+        let previous = proxy.mux.load_full();
+        let next = Arc::new(Mux::build(&config.targets, builtin.as_ref(), &previous, &own));
+        proxy.mux.store(Arc::clone(&next));
+        control.checks.sync(next.targets().iter().filter_map(|t| t.check_plan()), &proxy.connector, &proxy.events);
+        drain::report_changes(&previous, &next, proxy);
+        self.publish(Event::ConfigApplied {
+            source: source.into(),
+            listeners: config.listeners.len(),
+            targets: config.targets.len(),
+        });
+        control.config = config;
+        Ok(draining)
+    }
+
+    fn status_locked(&self, control: &Control) -> Status {
+        Status {
+            listeners: control.slots.iter().map(Slot::status).collect(),
+            targets: status::targets(&self.inner.proxy.mux.load()),
+        }
+    }
+}

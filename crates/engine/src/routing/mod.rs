@@ -1,0 +1,19 @@
+//! Routing: the Mux (which Target a request goes to), matchers and the host index that makes a long list cheap,
+//! Targets and their Balancers (which Upstream it tries first, then next), and Upstreams with their counters.
+//!
+//! A routing snapshot is immutable; the engine builds a new one for every config change, carrying over what the
+//! previous one learned, and swaps it in atomically. Matching and selection take no lock and allocate nothing.
+
+mod balance;
+mod candidates;
+mod carry;
+mod host_index;
+mod matcher;
+mod mux;
+mod target;
+mod upstream;
+
+pub(crate) use matcher::RequestView;
+pub(crate) use mux::Mux;
+pub(crate) use target::Target;
+pub(crate) use upstream::{InFlight, OpenTunnel, Upstream};

@@ -1,0 +1,24 @@
+//! The engine end to end: real Listeners on port 0, real upstream servers on ephemeral ports, real sockets and
+//! files in temp dirs. One binary with a module per area, so the tests link once.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+mod active_checks;
+mod client_wire;
+mod dev_servers;
+mod draining;
+mod events;
+mod failover;
+mod forwarding;
+mod hardening;
+mod health;
+mod listeners;
+mod reload;
+mod round_robin;
+mod routing;
+mod store;
+mod strategies;
+mod streaming;
+mod upgrade;
+mod upstream_wire;
