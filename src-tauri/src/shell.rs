@@ -83,7 +83,7 @@ impl Shell {
 
 /// Keeps `problem` in step with outside edits: a rejected edit sets it, an applied one clears it.
 fn track_file_problems(engine: &EngineHandle, problem: Arc<Mutex<Option<FileProblem>>>) {
-    let mut events = engine.subscribe();
+    let mut events = engine.subscribe_changes();
     tauri::async_runtime::spawn(async move {
         while let Some(received) = events.recv().await {
             let Received::Event(event) = received else { continue };
@@ -103,4 +103,29 @@ fn track_file_problems(engine: &EngineHandle, problem: Arc<Mutex<Option<FileProb
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn following_the_file_reports_problems_without_turning_the_request_log_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.json");
+        std::fs::write(&path, r#"{"version": 1, "listeners": [{"bind": "127.0.0.1:0"}]}"#).unwrap();
+        let shell = Shell::open(ConfigStore::new(&path)).await.unwrap();
+        assert_eq!(shell.engine.status().await.log_readers, 0, "nobody watches the live log: requests build no event");
+
+        std::fs::write(&path, r#"{"version": 1, "listeners": [{"bind": "nowhere"}]}"#).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while shell.state().await.file_problem.is_none() {
+            assert!(Instant::now() < deadline, "the refused edit was never reported");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(shell.engine.status().await.log_readers, 0);
+        shell.engine.shutdown().await;
+    }
 }

@@ -105,6 +105,26 @@ fn demo_rotates_over_three_upstreams_and_logs_each_request() {
     assert!(!home.path().join("roundabout").exists(), "demo must not write a config");
 }
 
+#[test]
+fn running_out_of_file_descriptors_is_survived_and_serving_resumes() {
+    let home = tempfile::tempdir().unwrap();
+    let demo = Roundabout::spawn_with_fd_limit(&["demo", "--bind", "127.0.0.1:0"], home.path(), 64);
+    let port = demo.listener_port("demo");
+    let upstreams: Vec<u16> = demo.listening_ports().into_iter().filter(|p| *p != port).collect();
+    assert_eq!(upstreams.len(), 3, "the demo's own upstreams listen too");
+    // More connections than it may open: its accepts fail (EMFILE) until these close.
+    let hogs: Vec<std::net::TcpStream> =
+        (0..100).filter_map(|_| std::net::TcpStream::connect(("127.0.0.1", upstreams[0])).ok()).collect();
+    demo.stderr_line("an accept failure", |l| l.contains("accept failed"));
+    drop(hogs);
+    let served = eventually("every demo upstream answering again", || {
+        let mut seen: Vec<String> = (0..3).map(|_| get(port, "demo.localhost", "/").1).collect();
+        seen.sort();
+        seen.iter().enumerate().all(|(i, body)| body.contains(&format!("demo upstream {} of 3", i + 1))).then_some(seen)
+    });
+    assert!(served.is_some(), "{:#?}", demo.stdout());
+}
+
 /// A config whose Target `app` (host app.localhost) tries a dead port, then a live upstream; one failure makes an
 /// Upstream unhealthy for 10 s.
 fn dead_then_live() -> (tempfile::TempDir, std::path::PathBuf, u16, Upstream) {

@@ -15,6 +15,9 @@ pub struct Status {
     pub listeners: Vec<ListenerStatus>,
     /// Targets in priority order (the demo first when it runs).
     pub targets: Vec<TargetStatus>,
+    /// Subscribers reading request events right now: the app's live log, `roundabout serve` without `--quiet`.
+    /// With none, a request builds no event at all.
+    pub log_readers: u32,
 }
 
 /// One Listener.

@@ -13,4 +13,9 @@ listeners: Array<ListenerStatus>,
 /**
  * Targets in priority order (the demo first when it runs).
  */
-targets: Array<TargetStatus>, };
+targets: Array<TargetStatus>, 
+/**
+ * Subscribers reading request events right now: the app's live log, `roundabout serve` without `--quiet`.
+ * With none, a request builds no event at all.
+ */
+log_readers: number, };

@@ -196,7 +196,7 @@ export class MockBackend {
         upstreams: t.upstreams.map((u) => this.#upstream(t.name, u)),
       });
     }
-    return { listeners, targets };
+    return { listeners, targets, log_readers: 1 };
   }
 
   /** Counts a request on its Target's Upstream (by label) and queues its event for the next digest. */

@@ -24,7 +24,19 @@ pub struct Roundabout {
 impl Roundabout {
     /// Spawns the binary with `args`, its config dir pointed at `config_home`.
     pub fn spawn(args: &[&str], config_home: &Path) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_roundabout"))
+        Self::spawn_command(Command::new(env!("CARGO_BIN_EXE_roundabout")), args, config_home)
+    }
+
+    /// Like [`spawn`](Self::spawn), allowed at most `files` open file descriptors (through util-linux's `prlimit`,
+    /// which then runs the binary in its own process).
+    pub fn spawn_with_fd_limit(args: &[&str], config_home: &Path, files: u32) -> Self {
+        let mut command = Command::new("prlimit");
+        command.arg(format!("--nofile={files}:{files}")).arg("--").arg(env!("CARGO_BIN_EXE_roundabout"));
+        Self::spawn_command(command, args, config_home)
+    }
+
+    fn spawn_command(mut command: Command, args: &[&str], config_home: &Path) -> Self {
+        let mut child = command
             .args(args)
             .env("XDG_CONFIG_HOME", config_home)
             .env("HOME", config_home)
@@ -54,6 +66,30 @@ impl Roundabout {
         let prefix = format!("listener {name}: running on 127.0.0.1:");
         let line = self.stderr_line(&prefix, |l| l.starts_with(&prefix));
         line[prefix.len()..].split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap()
+    }
+
+    /// The TCP ports the process listens on, read from /proc (Linux).
+    pub fn listening_ports(&self) -> Vec<u16> {
+        let pid = self.child.id();
+        let inodes: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .unwrap()
+            .filter_map(|fd| std::fs::read_link(fd.ok()?.path()).ok())
+            .filter_map(|link| link.to_string_lossy().strip_prefix("socket:[")?.strip_suffix(']').map(str::to_owned))
+            .collect();
+        let mut ports = Vec::new();
+        for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+            for line in std::fs::read_to_string(table).unwrap_or_default().lines().skip(1) {
+                let fields: Vec<&str> = line.split_whitespace().collect();
+                // local_address is HEX_IP:HEX_PORT; state 0A is LISTEN; the inode is the tenth field.
+                if fields.len() > 9 && fields[3] == "0A" && inodes.iter().any(|i| i == fields[9]) {
+                    let port = fields[1].rsplit(':').next().and_then(|p| u16::from_str_radix(p, 16).ok());
+                    ports.extend(port);
+                }
+            }
+        }
+        ports.sort_unstable();
+        ports.dedup();
+        ports
     }
 
     /// All stdout lines so far.

@@ -223,6 +223,7 @@ impl EngineHandle {
         Status {
             listeners: control.slots.iter().map(Slot::status).collect(),
             targets: status::targets(&self.inner.proxy.mux.load()),
+            log_readers: self.inner.proxy.events.request_readers(),
         }
     }
 }

@@ -44,6 +44,11 @@ impl EventBus {
         self.request_readers.load(Ordering::Relaxed) > 0
     }
 
+    /// How many subscribers read request events.
+    pub fn request_readers(&self) -> u32 {
+        u32::try_from(self.request_readers.load(Ordering::Relaxed)).unwrap_or(u32::MAX)
+    }
+
     /// Publishes without waiting; with no subscriber the event is simply dropped.
     pub fn send(&self, event: Event) {
         let _ = self.tx.send(Arc::new(event));

@@ -57,6 +57,14 @@ async fn x_forwarded_headers_are_set_and_appended() {
     let req = http.request(Method::GET, "app.localhost", "/").header("x-forwarded-for", "10.0.0.1");
     let echo = http.send(req.body(Empty::new()).unwrap()).await.json();
     assert_eq!(header(&echo, "x-forwarded-for"), ["10.0.0.1, 127.0.0.1"]);
+
+    // Several lines (several proxies before this one) are all kept, in order.
+    let req = http
+        .request(Method::GET, "app.localhost", "/")
+        .header("x-forwarded-for", "10.0.0.1, 10.0.0.2")
+        .header("x-forwarded-for", "10.0.0.3");
+    let echo = http.send(req.body(Empty::new()).unwrap()).await.json();
+    assert_eq!(header(&echo, "x-forwarded-for"), ["10.0.0.1, 10.0.0.2, 10.0.0.3, 127.0.0.1"]);
 }
 
 #[tokio::test]

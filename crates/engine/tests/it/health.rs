@@ -146,3 +146,25 @@ async fn chosen_5xx_statuses_count_as_failures_when_the_target_asks() {
     }
     assert_eq!(engine.health("plain", &sick.url()).await, HealthState::Healthy);
 }
+
+#[tokio::test]
+async fn a_clients_malformed_body_is_the_clients_fault_not_the_upstreams() {
+    let up = TestUpstream::new().name("dev").start().await;
+    let engine = TestEngine::start(&config_with(&json!([{"name": "app", "upstreams": [{"url": up.url()}]}]))).await;
+    let mut events = engine.handle.subscribe();
+    for _ in 0..5 {
+        let bad =
+            b"POST /form HTTP/1.1\r\nHost: app.localhost\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n";
+        let answer = crate::support::raw_exchange(engine.addr, bad).await;
+        assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+        assert!(answer.contains("the client sent a chunked request body that is not valid HTTP"), "{answer}");
+        assert!(answer.contains("connection: close"), "{answer}");
+        let event = next_request(&mut events).await;
+        assert_eq!(event.status, 400);
+        assert!(event.error.as_deref().is_some_and(|e| e.contains("the client sent")), "{event:?}");
+        assert!(event.failed.is_empty(), "no attempt is held against the upstream: {event:?}");
+    }
+    assert_eq!(engine.health("app", &up.url()).await, HealthState::Healthy);
+    assert_eq!(engine.counters("app", &up.url()).await.1, 0, "no failure counted");
+    assert_eq!(engine.http().get("app.localhost", "/").await.upstream(), "dev");
+}

@@ -94,3 +94,30 @@ async fn shutdown_lets_the_request_in_flight_finish_then_refuses_connections() {
     let refused = TcpStream::connect(addr).await.expect_err("nothing listens after shutdown");
     assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
 }
+
+#[tokio::test]
+async fn stopping_a_listener_with_an_open_stream_never_freezes_status() {
+    let gate = Gate::new();
+    let up = TestUpstream::new().held_stream("data: one\n\n", "data: two\n\n", &gate).start().await;
+    let options = EngineOptions { drain: Duration::from_secs(600), ..EngineOptions::default() };
+    let engine = TestEngine::start_with(&two_listeners("127.0.0.1:0", &up.url()), options).await;
+    let admin = listener_addr(&engine.handle, 1).await.unwrap();
+    let http = Http::new(admin);
+    let request = http.request(http::Method::GET, "app.localhost", "/events").body(http_body_util::Empty::new());
+    let mut stream = http.send_head(request.unwrap()).await.into_body();
+    let first = tokio::time::timeout(PATIENCE, http_body_util::BodyExt::frame(&mut stream)).await.unwrap();
+    assert_eq!(first.unwrap().unwrap().into_data().unwrap(), "data: one\n\n");
+
+    // The stream keeps the Listener's drain going for as long as the drain time allows: control calls must not wait.
+    tokio::time::timeout(PATIENCE, engine.handle.set_listener_enabled("admin", false))
+        .await
+        .expect("stopping returns while the stream is open")
+        .unwrap();
+    let status = tokio::time::timeout(PATIENCE, engine.handle.status()).await.expect("status answers meanwhile");
+    assert_eq!(status.listeners[1].state, ListenerState::Stopped);
+    tokio::time::timeout(PATIENCE, engine.handle.set_listener_enabled("admin", true)).await.unwrap().unwrap();
+
+    gate.open();
+    let rest = tokio::time::timeout(PATIENCE, http_body_util::BodyExt::collect(stream)).await.unwrap().unwrap();
+    assert_eq!(rest.to_bytes(), "data: two\n\n", "the stream in flight finished on the stopped Listener");
+}

@@ -22,3 +22,4 @@ mod strategies;
 mod streaming;
 mod upgrade;
 mod upstream_wire;
+mod wire_rules;

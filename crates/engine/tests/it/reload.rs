@@ -119,3 +119,24 @@ async fn follow_applies_valid_edits_and_reports_broken_ones() {
     follower.abort();
     let _ = tokio::time::timeout(Duration::from_secs(1), follower).await;
 }
+
+#[tokio::test]
+async fn renaming_a_target_keeps_its_counters_and_health() {
+    let up = TestUpstream::new().name("dev").start().await;
+    let dead = format!("http://127.0.0.1:{}", crate::support::dead_port());
+    let target = |name: &str| {
+        json!([{"name": name, "upstreams": [{"url": up.url()}, {"url": dead}],
+                "health": {"passive": {"failures": 1, "cool_down_ms": 600_000}}}])
+    };
+    let engine = TestEngine::start(&config_with(&target("web"))).await;
+    for _ in 0..4 {
+        assert_eq!(engine.http().get("app.localhost", "/").await.upstream(), "dev");
+    }
+    let before = (engine.counters("web", &up.url()).await, engine.health("web", &dead).await);
+    assert!(matches!(before.1, roundabout_engine::HealthState::Unhealthy { .. }), "{before:?}");
+
+    engine.apply(&config_with(&target("site"))).await;
+    let after = (engine.counters("site", &up.url()).await, engine.health("site", &dead).await);
+    assert_eq!(after.0, before.0, "the distribution the app shows does not reset");
+    assert!(matches!(after.1, roundabout_engine::HealthState::Unhealthy { .. }), "still ejected: {after:?}");
+}

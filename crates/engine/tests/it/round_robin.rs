@@ -72,3 +72,56 @@ async fn rotation_continues_where_it_was_across_an_apply() {
     engine.apply(&config_with(&json!([app, {"name": "other", "upstreams": [{"url": a.url()}]}]))).await;
     assert_eq!(http.get("app.localhost", "/").await.upstream(), "b", "an unrelated edit restarted the rotation");
 }
+
+/// Sends `n` requests one after another and counts which upstream answered each.
+async fn spread(engine: &TestEngine, n: usize) -> Vec<(String, usize)> {
+    let mut served = std::collections::BTreeMap::<String, usize>::new();
+    for _ in 0..n {
+        let reply = engine.http().get("app.localhost", "/").await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        *served.entry(reply.upstream().to_owned()).or_default() += 1;
+    }
+    served.into_iter().collect()
+}
+
+/// Sends requests until the Upstream at `url` is ejected.
+async fn eject(engine: &TestEngine, url: &str) {
+    crate::support::eventually(
+        || async {
+            engine.http().get("app.localhost", "/").await;
+            matches!(engine.health("app", url).await, roundabout_engine::HealthState::Unhealthy { .. })
+        },
+        crate::support::PATIENCE,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_ejected_upstreams_share_is_spread_evenly_over_the_others() {
+    let a = TestUpstream::new().name("a").start().await;
+    let c = TestUpstream::new().name("c").start().await;
+    let d = TestUpstream::new().name("d").start().await;
+    let dead = format!("http://127.0.0.1:{}", crate::support::dead_port());
+    let upstreams = json!([{"url": a.url()}, {"url": dead}, {"url": c.url()}, {"url": d.url()}]);
+    let health = json!({"passive": {"cool_down_ms": 600_000}});
+    let engine =
+        TestEngine::start(&config_with(&json!([{"name": "app", "upstreams": upstreams, "health": health}]))).await;
+    eject(&engine, &dead).await;
+    // Its turn does not fall to its neighbour: 20/20/20, as nginx spreads it.
+    assert_eq!(spread(&engine, 60).await, [("a".into(), 20), ("c".into(), 20), ("d".into(), 20)]);
+}
+
+#[tokio::test]
+async fn an_ejected_upstreams_share_is_spread_by_weight_over_the_others() {
+    let a = TestUpstream::new().name("a").start().await;
+    let c = TestUpstream::new().name("c").start().await;
+    let d = TestUpstream::new().name("d").start().await;
+    let dead = format!("http://127.0.0.1:{}", crate::support::dead_port());
+    let upstreams =
+        json!([{"url": a.url(), "weight": 3}, {"url": dead, "weight": 2}, {"url": c.url()}, {"url": d.url()}]);
+    let target = json!({"name": "app", "strategy": "weighted_round_robin", "upstreams": upstreams,
+                        "health": {"passive": {"cool_down_ms": 600_000}}});
+    let engine = TestEngine::start(&config_with(&json!([target]))).await;
+    eject(&engine, &dead).await;
+    assert_eq!(spread(&engine, 50).await, [("a".into(), 30), ("c".into(), 10), ("d".into(), 10)], "3:1:1");
+}

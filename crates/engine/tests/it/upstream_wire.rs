@@ -178,3 +178,35 @@ async fn an_idle_connection_the_upstream_closed_is_not_used() {
     }
     assert_eq!(up.connections(), 20);
 }
+
+#[tokio::test]
+async fn a_204_or_304_reaches_the_client_without_the_upstreams_content_length() {
+    let up = Scripted::start(|head| {
+        let status = if head.starts_with("GET /204") { "204 No Content" } else { "304 Not Modified" };
+        (format!("HTTP/1.1 {status}\r\ncontent-length: 8\r\netag: \"v1\"\r\n\r\n").into_bytes(), false)
+    })
+    .await;
+    let engine = engine_for(&up).await;
+    for path in ["/204", "/304"] {
+        let request = format!("GET {path} HTTP/1.1\r\nhost: app.localhost\r\nconnection: close\r\n\r\n");
+        let answer = raw_exchange(engine.addr, request.as_bytes()).await;
+        assert!(answer.starts_with(&format!("HTTP/1.1 {}", &path[1..])), "{answer}");
+        assert!(!answer.to_ascii_lowercase().contains("content-length"), "{path}: {answer}");
+        assert!(answer.contains("etag: \"v1\""), "{answer}");
+        assert!(answer.ends_with("\r\n\r\n"), "no body: {answer:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_transfer_coding_other_than_chunked_is_a_502_that_names_it() {
+    let up = Scripted::start(|_| {
+        let answer = "HTTP/1.1 200 OK\r\ntransfer-encoding: gzip, chunked\r\n\r\n3\r\n\x1f\x08\x01\r\n0\r\n\r\n";
+        (answer.as_bytes().to_vec(), true)
+    })
+    .await;
+    let engine = engine_for(&up).await;
+    let reply = engine.http().get("app.localhost", "/").await;
+    assert_eq!(reply.status.as_u16(), 502, "{}", reply.body);
+    assert!(reply.body.contains("Transfer-Encoding: gzip, chunked"), "{}", reply.body);
+    assert!(!reply.body.contains('\u{1f}'), "no undecodable bytes reach the client");
+}
