@@ -8,7 +8,7 @@ use std::hint::black_box;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use http::{HeaderMap, Method};
 use roundabout_engine::Config;
-use roundabout_engine::bench::Routes;
+use roundabout_engine::harness::bench::Routes;
 use serde_json::json;
 
 /// `n` Targets like a developer's: a host each, every third with a path prefix, every fifth with a method list.

@@ -7,7 +7,7 @@ use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use roundabout_engine::Config;
-use roundabout_engine::bench::Routes;
+use roundabout_engine::harness::bench::Routes;
 use serde_json::json;
 use tokio::time::Instant;
 

@@ -13,7 +13,7 @@ pub mod config;
 pub mod event;
 
 #[doc(hidden)]
-pub mod bench;
+pub mod harness;
 
 mod demo;
 mod engine;

@@ -13,7 +13,7 @@ mod response;
 mod write;
 
 pub(crate) use chunked::{ChunkError, ChunkedDecoder, Decoded};
-pub(crate) use framing::{Framing, for_client};
+pub(crate) use framing::{Framing, for_client, forbids_length};
 pub(crate) use host::valid as valid_host;
 pub(crate) use request::{MAX_REQUEST_HEAD, RequestError, RequestHead, parse_request};
 pub(crate) use response::{ResponseError, ResponseHead, parse_response};

@@ -110,7 +110,7 @@ impl Proxy {
             let label = Arc::clone(&upstream.label);
             tokio::spawn(tunnel::tunnel(client_side, upstream_side, early, label, open));
         }
-        forward::rewrite_response(&mut parts.headers, switching);
+        forward::rewrite_response(&mut parts.headers, parts.status);
         Response::from_parts(parts, ResponseBody::Upstream { body, open: Some(in_flight) })
     }
 

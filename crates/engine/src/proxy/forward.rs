@@ -4,9 +4,11 @@
 
 use http::header::Entry;
 use http::header::{
-    CONNECTION, HOST, PROXY_AUTHENTICATE, PROXY_AUTHORIZATION, TE, TRAILER, TRANSFER_ENCODING, UPGRADE,
+    CONNECTION, CONTENT_LENGTH, HOST, PROXY_AUTHENTICATE, PROXY_AUTHORIZATION, TE, TRAILER, TRANSFER_ENCODING, UPGRADE,
 };
-use http::{HeaderMap, HeaderName, HeaderValue};
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+
+use crate::http1;
 
 /// Counts passes through Roundabout so an indirect loop (through another proxy) ends instead of spinning.
 pub(super) const HOPS: HeaderName = HeaderName::from_static("x-roundabout-hops");
@@ -147,13 +149,18 @@ pub(super) fn rewrite_request(
     true
 }
 
-/// Rewrites a response's headers for the client. A 101 keeps its `Connection`/`Upgrade` pair.
-pub(super) fn rewrite_response(headers: &mut HeaderMap, switching: bool) {
-    let upgrade = if switching { headers.get(UPGRADE).cloned() } else { None };
+/// Rewrites a response's headers for the client. A 101 keeps its `Connection`/`Upgrade` pair; a response without
+/// content loses any Content-Length.
+pub(super) fn rewrite_response(headers: &mut HeaderMap, status: StatusCode) {
+    let upgrade = if status == StatusCode::SWITCHING_PROTOCOLS { headers.get(UPGRADE).cloned() } else { None };
     strip_hop_by_hop(headers);
     if let Some(protocol) = upgrade {
         headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
         headers.insert(UPGRADE, protocol);
+    }
+    if http1::forbids_length(status) {
+        // A 1xx, 204 or 304 has no content: a length would describe something else (HTTP/2 clients see it too).
+        headers.remove(CONTENT_LENGTH);
     }
 }
 
@@ -239,13 +246,16 @@ mod tests {
     #[test]
     fn switching_response_keeps_upgrade() {
         let mut h = headers(&[("connection", "Upgrade"), ("upgrade", "websocket"), ("keep-alive", "x")]);
-        rewrite_response(&mut h, true);
+        rewrite_response(&mut h, StatusCode::SWITCHING_PROTOCOLS);
         assert_eq!(
             (h["connection"].as_bytes(), h["upgrade"].as_bytes(), h.len()),
             (&b"upgrade"[..], &b"websocket"[..], 2)
         );
         let mut h = headers(&[("connection", "close"), ("upgrade", "websocket")]);
-        rewrite_response(&mut h, false);
+        rewrite_response(&mut h, StatusCode::OK);
         assert!(h.is_empty());
+        let mut h = headers(&[("content-length", "8"), ("etag", "x")]);
+        rewrite_response(&mut h, StatusCode::NOT_MODIFIED);
+        assert_eq!(h.len(), 1, "a 304 passes on no length: {h:?}");
     }
 }

@@ -194,6 +194,9 @@ async fn a_204_or_304_reaches_the_client_without_the_upstreams_content_length() 
         assert!(!answer.to_ascii_lowercase().contains("content-length"), "{path}: {answer}");
         assert!(answer.contains("etag: \"v1\""), "{answer}");
         assert!(answer.ends_with("\r\n\r\n"), "no body: {answer:?}");
+        let h2 = crate::support::Http::http2(engine.addr).get("app.localhost", path).await;
+        assert_eq!(h2.status.as_u16(), path[1..].parse::<u16>().unwrap());
+        assert!(h2.headers.get("content-length").is_none(), "{path} over h2c: {:?}", h2.headers);
     }
 }
 

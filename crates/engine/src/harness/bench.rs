@@ -1,6 +1,5 @@
 //! Entry points for the criterion micro-benchmarks in `benches/` (`cargo bench -p roundabout-engine`): routing and
-//! selection are internals no public API exposes, so they are reached through this small, opaque surface. Not part
-//! of the engine's API; hidden from its documentation.
+//! selection are internals no public API exposes, so they are reached through this small, opaque surface.
 
 use http::{HeaderMap, Method};
 use tokio::time::Instant;
