@@ -127,7 +127,7 @@ mod tests {
 
     /// An engine serving the demo, and a forwarder to a page that records digests (and confirms them if `acks`).
     async fn page(acks: bool) -> (roundabout_engine::EngineHandle, String, Received, tokio::task::JoinHandle<()>) {
-        let listener = ListenerConfig { name: Some("t".into()), bind: "127.0.0.1:0".into(), enabled: true };
+        let listener = ListenerConfig::new("t", "127.0.0.1:0");
         let config = Config { demo: true, listeners: vec![listener], ..Config::empty() };
         let engine = Engine::start(config, EngineOptions::default()).await.unwrap();
         let addr = engine.status().await.listeners[0].addresses[0].clone();

@@ -10,11 +10,7 @@ use crate::print::{self, Printer};
 
 /// Runs the demo until Ctrl-C.
 pub async fn run(bind: &str, printer: Printer) -> ExitCode {
-    let config = Config {
-        demo: true,
-        listeners: vec![ListenerConfig { name: Some("demo".into()), bind: bind.into(), enabled: true }],
-        ..Config::empty()
-    };
+    let config = Config { demo: true, listeners: vec![ListenerConfig::new("demo", bind)], ..Config::empty() };
     let handle = match Engine::start(config, EngineOptions::default()).await {
         Ok(handle) => handle,
         Err(e) => return crate::fail(&e.to_string()),

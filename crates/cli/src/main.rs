@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use roundabout_engine::ConfigStore;
+use roundabout_engine::{ConfigStore, LocalCa};
 
 use crate::print::Printer;
 
@@ -56,6 +56,10 @@ enum Command {
     },
     /// Print where the config file lives.
     ConfigPath,
+    /// Print the path of Roundabout's local CA certificate (PEM), creating the CA on first use. It signs
+    /// certificates for local names only (localhost, *.localhost, loopback addresses); give it to tools that do not
+    /// read the system's trust store, e.g. `NODE_EXTRA_CA_CERTS="$(roundabout ca)"`.
+    Ca,
     /// Print the JSON Schema of the config file (for editor validation and completion).
     Schema,
 }
@@ -82,6 +86,7 @@ fn main() -> ExitCode {
             Command::Serve { config, json, quiet } => serve::run(config, Printer::new(json, quiet)).await,
             Command::Check { config } => check::run(config).await,
             Command::Demo { bind, json, quiet } => demo::run(&bind, Printer::new(json, quiet)).await,
+            Command::Ca => ca(),
             Command::ConfigPath => match ConfigStore::default_path() {
                 Ok(path) => {
                     print::out(&path.display().to_string());
@@ -104,6 +109,18 @@ fn config_path(explicit: Option<PathBuf>) -> Result<(PathBuf, bool), String> {
     match explicit {
         Some(path) => Ok((path, true)),
         None => ConfigStore::default_path().map(|p| (p, false)).map_err(|e| e.to_string()),
+    }
+}
+
+/// `roundabout ca`: the CA certificate's path, the CA created if there is none yet.
+fn ca() -> ExitCode {
+    let ca = LocalCa::default_dir().and_then(|dir| LocalCa::load_or_create(&dir));
+    match ca {
+        Ok(ca) => {
+            print::out(&ca.cert_file().display().to_string());
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e.to_string()),
     }
 }
 

@@ -13,6 +13,7 @@ fn roundabout(args: &[&str], home: &std::path::Path) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_roundabout"))
         .args(args)
         .env("XDG_CONFIG_HOME", home)
+        .env("XDG_DATA_HOME", home.join("data"))
         .env("HOME", home)
         .output()
         .unwrap()
@@ -28,6 +29,20 @@ fn config_path_is_in_the_users_config_dir() {
     let out = roundabout(&["config-path"], home.path());
     assert!(out.status.success());
     assert_eq!(text(&out.stdout).trim(), home.path().join("roundabout/config.json").display().to_string());
+}
+
+#[test]
+fn ca_prints_the_path_of_the_local_ca_and_creates_it_once() {
+    let home = tempfile::tempdir().unwrap();
+    let first = roundabout(&["ca"], home.path());
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    let path = std::path::PathBuf::from(text(&first.stdout).trim());
+    assert!(path.starts_with(home.path()), "in the user's data directory: {path:?}");
+    let pem = std::fs::read_to_string(&path).unwrap();
+    assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"));
+    let again = roundabout(&["ca"], home.path());
+    assert_eq!(text(&again.stdout), text(&first.stdout));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), pem, "the same CA, not a new one");
 }
 
 #[test]

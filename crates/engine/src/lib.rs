@@ -15,21 +15,19 @@ pub mod event;
 #[doc(hidden)]
 pub mod harness;
 
-mod demo;
 mod engine;
-mod error;
 mod health;
 mod http1;
 mod proxy;
 mod routing;
 mod server;
-mod status;
+mod tls;
 mod upstream;
 
 pub use config::{Config, ConfigIssue, ConfigIssues, ConfigStore, SaveOutcome, StoreError};
-pub use demo::DEMO_HOST;
-pub use engine::{Engine, EngineHandle, EngineOptions};
-pub use error::EngineError;
+pub use engine::{
+    DEMO_HOST, Engine, EngineError, EngineHandle, EngineOptions, ListenerStatus, Status, TargetStatus, UpstreamStatus,
+};
 pub use event::{Event, EventStream, HealthEvent, HealthState, ListenerEvent, ListenerState, Received, RequestEvent};
 pub use server::HEADER_READ_TIMEOUT;
-pub use status::{ListenerStatus, Status, TargetStatus, UpstreamStatus};
+pub use tls::{LocalCa, TlsError};

@@ -16,4 +16,15 @@ bind: string,
 /**
  * When false the Listener is kept in the file but not started.
  */
-enabled?: boolean, };
+enabled?: boolean, 
+/**
+ * Serve HTTPS (HTTP/2 and HTTP/1.1) with certificates from Roundabout's local CA, minted for each local name
+ * (`localhost`, `*.localhost`, loopback addresses) on first use. `roundabout ca` prints the CA certificate's
+ * path, for browsers and tools to trust.
+ */
+tls?: boolean, 
+/**
+ * Answer every request with a redirect to the same URL on the HTTPS Listener (the first with `"tls": true`)
+ * instead of proxying it.
+ */
+redirect_https?: boolean, };

@@ -39,6 +39,7 @@ impl Roundabout {
         let mut child = command
             .args(args)
             .env("XDG_CONFIG_HOME", config_home)
+            .env("XDG_DATA_HOME", config_home.join("data"))
             .env("HOME", config_home)
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())

@@ -137,10 +137,18 @@ impl Decoder {
         let mut addrs = Vec::new();
         for (i, item) in self.list(map, "", "listeners").iter().enumerate() {
             let path = format!("listeners[{i}]");
-            let Some(obj) = self.object(item, &path, &["name", "bind", "enabled"]) else { continue };
+            let Some(obj) = self.object(item, &path, &["name", "bind", "enabled", "tls", "redirect_https"]) else {
+                continue;
+            };
             let name = self.string(obj, &path, "name");
             let bind = self.required_string(obj, &path, "bind");
             let enabled = self.boolean(obj, &path, "enabled", true);
+            let tls = self.boolean(obj, &path, "tls", false);
+            let redirect_https = self.boolean(obj, &path, "redirect_https", false);
+            if tls && redirect_https {
+                let why = "an HTTPS listener cannot redirect to HTTPS; remove \"redirect_https\" (or \"tls\")";
+                self.issue(&child(&path, "redirect_https"), why);
+            }
             let Some(bind) = bind else { continue };
             match BindAddress::parse(&bind) {
                 Ok(parsed) => {
@@ -153,7 +161,7 @@ impl Decoder {
                 }
                 Err(e) => self.issue(&child(&path, "bind"), e),
             }
-            let listener = ListenerConfig { name, bind, enabled };
+            let listener = ListenerConfig { name, bind, enabled, tls, redirect_https };
             if !names.insert(Config::listener_name(&listener).to_owned()) {
                 self.issue(
                     &path,
@@ -161,6 +169,12 @@ impl Decoder {
                 );
             }
             out.push(listener);
+        }
+        if let Some(i) = out.iter().position(|l| l.redirect_https)
+            && !out.iter().any(|l| l.tls)
+        {
+            let why = "there is no listener with \"tls\": true to redirect to; add one, or remove \"redirect_https\"";
+            self.issue(&format!("listeners[{i}].redirect_https"), why);
         }
         out
     }

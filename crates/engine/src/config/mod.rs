@@ -63,6 +63,15 @@ pub struct ListenerConfig {
     /// When false the Listener is kept in the file but not started.
     #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub enabled: bool,
+    /// Serve HTTPS (HTTP/2 and HTTP/1.1) with certificates from Roundabout's local CA, minted for each local name
+    /// (`localhost`, `*.localhost`, loopback addresses) on first use. `roundabout ca` prints the CA certificate's
+    /// path, for browsers and tools to trust.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub tls: bool,
+    /// Answer every request with a redirect to the same URL on the HTTPS Listener (the first with `"tls": true`)
+    /// instead of proxying it.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub redirect_https: bool,
 }
 
 /// A Target: which requests it accepts, and the Upstreams it spreads them over.
@@ -275,11 +284,7 @@ impl Config {
 
     /// What a first run starts with: a loopback Listener on 8800 and the built-in demo behind it.
     pub fn starter() -> Self {
-        Config {
-            demo: true,
-            listeners: vec![ListenerConfig { name: Some("web".into()), bind: "127.0.0.1:8800".into(), enabled: true }],
-            ..Config::empty()
-        }
+        Config { demo: true, listeners: vec![ListenerConfig::new("web", "127.0.0.1:8800")], ..Config::empty() }
     }
 
     /// Parses and validates config text, reporting every problem with its JSON path.
@@ -320,6 +325,11 @@ impl Config {
 }
 
 impl ListenerConfig {
+    /// A plain, enabled Listener named `name` on `bind`.
+    pub fn new(name: &str, bind: &str) -> Self {
+        ListenerConfig { name: Some(name.into()), bind: bind.into(), enabled: true, tls: false, redirect_https: false }
+    }
+
     /// True when its bind address is reachable from other machines (not loopback): worth a warning, since it
     /// exposes the dev servers behind it to the network.
     pub fn is_exposed(&self) -> bool {

@@ -6,8 +6,8 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 
 use super::EngineHandle;
+use super::error::EngineError;
 use crate::config::{ConfigIssue, ConfigStore, StoreError};
-use crate::error::EngineError;
 use crate::event::Event;
 
 /// How long a config file must stay unchanged before a failed read of it is reported.

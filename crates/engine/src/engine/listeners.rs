@@ -8,11 +8,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::status::ListenerStatus;
 use crate::config::{BindAddress, Config, ListenerConfig};
 use crate::event::{Event, EventBus, ListenerEvent, ListenerState};
-use crate::proxy::Proxy;
+use crate::proxy::{Proxy, Redirect};
 use crate::server::{self, Draining, Running};
-use crate::status::ListenerStatus;
 
 /// One configured Listener and what became of it.
 #[derive(Debug)]
@@ -25,11 +25,13 @@ pub(super) struct Slot {
     error: Option<String>,
 }
 
-/// What Listeners need to start: the proxy their requests go to (and their events), and the drain time.
+/// What Listeners need to start: the proxy their requests go to (and their events), the drain time, and the TLS
+/// settings HTTPS Listeners serve with (or why there are none).
 #[derive(Debug)]
 pub(super) struct Binder<'a> {
     pub(super) proxy: &'a Arc<Proxy>,
     pub(super) drain: Duration,
+    pub(super) tls: &'a Result<Arc<rustls::ServerConfig>, String>,
 }
 
 impl Binder<'_> {
@@ -88,9 +90,7 @@ impl Binder<'_> {
         if !slot.config.enabled || slot.running.is_some() {
             return drain;
         }
-        let started = server::bind(&slot.bind.addrs, slot.bind.exposed)
-            .map_err(|e| e.to_string())
-            .and_then(|sockets| Running::start(&name, sockets, self.proxy, self.drain).map_err(|e| e.to_string()));
+        let started = self.start(&name, &slot.config, &slot.bind);
         match started {
             Ok(running) => {
                 let addrs = running.addrs.iter().map(ToString::to_string).collect();
@@ -104,6 +104,22 @@ impl Binder<'_> {
             }
         }
         drain
+    }
+
+    /// Binds and starts one Listener: HTTPS, a redirect to HTTPS, or plain HTTP.
+    fn start(&self, name: &str, config: &ListenerConfig, bind: &BindAddress) -> Result<Running, String> {
+        let tls = match (config.tls, self.tls) {
+            (false, _) => None,
+            (true, Ok(tls)) => Some(Arc::clone(tls)),
+            (true, Err(why)) => return Err(format!("HTTPS is unavailable: {why}")),
+        };
+        let sockets = server::bind(&bind.addrs, bind.exposed).map_err(|e| e.to_string())?;
+        let started = if config.redirect_https {
+            Running::start(name, sockets, &Arc::new(Redirect(Arc::clone(self.proxy))), None, self.drain)
+        } else {
+            Running::start(name, sockets, self.proxy, tls, self.drain)
+        };
+        started.map_err(|e| e.to_string())
     }
 
     fn publish(&self, config: &ListenerConfig, state: ListenerState, addresses: Vec<String>, error: Option<String>) {
@@ -134,6 +150,11 @@ impl Slot {
             Some(running) => Some(running.stop().await),
             None => None,
         }
+    }
+
+    /// The port of its first address when it runs HTTPS.
+    pub(super) fn https_port(&self) -> Option<u16> {
+        self.config.tls.then(|| self.addrs().next().map(|a| a.port())).flatten()
     }
 
     /// Every address it listens on right now.

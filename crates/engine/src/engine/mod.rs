@@ -6,26 +6,32 @@
 //! never touches, and that is never held while a Listener's connections drain; requests only read the current
 //! [`Mux`] snapshot.
 
+mod demo;
 mod drain;
+mod error;
 mod follow;
 mod listeners;
+mod status;
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use tokio::sync::Mutex;
 
+pub use self::demo::DEMO_HOST;
+use self::demo::DemoUpstreams;
+pub use self::error::EngineError;
 use self::listeners::{Binder, Slot};
+pub use self::status::{ListenerStatus, Status, TargetStatus, UpstreamStatus};
 use crate::config::Config;
-use crate::demo::DemoUpstreams;
-use crate::error::EngineError;
 use crate::event::{Event, EventBus, EventStream};
 use crate::health::ActiveChecks;
 use crate::proxy::Proxy;
 use crate::routing::Mux;
 use crate::server::Draining;
-use crate::status::{self, Status};
+use crate::tls::{self, Leaves, LocalCa};
 
 /// Tunables with defaults suited to a dev machine.
 #[derive(Debug, Clone)]
@@ -36,11 +42,13 @@ pub struct EngineOptions {
     pub event_capacity: usize,
     /// How long a stopping Listener waits for in-flight requests.
     pub drain: Duration,
+    /// Where the local CA of HTTPS Listeners lives; `None`: the user's data directory ([`LocalCa::default_dir`]).
+    pub ca_dir: Option<PathBuf>,
 }
 
 impl Default for EngineOptions {
     fn default() -> Self {
-        EngineOptions { event_capacity: 4096, drain: Duration::from_secs(5) }
+        EngineOptions { event_capacity: 4096, drain: Duration::from_secs(5), ca_dir: None }
     }
 }
 
@@ -60,8 +68,10 @@ impl Engine {
                     slots: Vec::new(),
                     demo: None,
                     checks: ActiveChecks::default(),
+                    tls: None,
                 }),
                 drain: options.drain,
+                ca_dir: options.ca_dir,
             }),
         };
         tokio::spawn(sweep_idle_connections(Arc::downgrade(&handle.inner.proxy)));
@@ -96,6 +106,7 @@ struct Inner {
     proxy: Arc<Proxy>,
     control: Mutex<Control>,
     drain: Duration,
+    ca_dir: Option<PathBuf>,
 }
 
 /// What control calls change, one at a time.
@@ -109,6 +120,8 @@ struct Control {
     demo: Option<DemoUpstreams>,
     /// Active health check tasks, matched to the routing snapshot on every apply.
     checks: ActiveChecks,
+    /// The TLS settings of HTTPS Listeners (or why they could not be made), made when the first one starts.
+    tls: Option<Result<Arc<rustls::ServerConfig>, String>>,
 }
 
 impl EngineHandle {
@@ -199,9 +212,16 @@ impl EngineHandle {
         } else if !config.demo {
             control.demo = None;
         }
-        let binder = Binder { proxy: &self.inner.proxy, drain: self.inner.drain };
+        if control.tls.is_none() && config.listeners.iter().any(|l| l.tls && l.enabled) {
+            control.tls = Some(self.tls_settings().await);
+        }
+        let no_tls = Err("no HTTPS Listener asked for it".to_owned());
+        let tls = control.tls.as_ref().unwrap_or(&no_tls);
+        let binder = Binder { proxy: &self.inner.proxy, drain: self.inner.drain, tls };
         let (slots, draining) = binder.reconcile(std::mem::take(&mut control.slots), &config).await;
         control.slots = slots;
+        let https_port = control.slots.iter().find_map(Slot::https_port).unwrap_or(0);
+        self.inner.proxy.https_port.store(https_port, std::sync::atomic::Ordering::Relaxed);
         let own: Vec<SocketAddr> = control.slots.iter().flat_map(Slot::addrs).collect();
         let builtin = control.demo.as_ref().map(DemoUpstreams::target);
         let proxy = &self.inner.proxy;
@@ -217,6 +237,19 @@ impl EngineHandle {
         });
         control.config = config;
         Ok(draining)
+    }
+
+    /// Loads (or creates) the local CA and builds the TLS settings of HTTPS Listeners, off the async threads.
+    async fn tls_settings(&self) -> Result<Arc<rustls::ServerConfig>, String> {
+        let dir = match &self.inner.ca_dir {
+            Some(dir) => dir.clone(),
+            None => LocalCa::default_dir().map_err(|e| e.to_string())?,
+        };
+        let ca = tokio::task::spawn_blocking(move || LocalCa::load_or_create(&dir))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        tls::server_config(Arc::new(Leaves::new(Arc::new(ca)))).map_err(|e| e.to_string())
     }
 
     fn status_locked(&self, control: &Control) -> Status {

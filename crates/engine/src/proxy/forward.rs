@@ -9,6 +9,7 @@ use http::header::{
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 
 use crate::http1;
+use crate::server::Connection;
 
 /// Counts passes through Roundabout so an indirect loop (through another proxy) ends instead of spinning.
 pub(super) const HOPS: HeaderName = HeaderName::from_static("x-roundabout-hops");
@@ -101,15 +102,16 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
 }
 
 /// Rewrites a request's headers for the Upstream. `host` is the authority the client addressed (Host header or
-/// absolute URI); `client` is the client's IP as header text; `upgrade` is what [`requested_upgrade`] found. Every
-/// `X-Forwarded-For` the client sent is kept, in order, with the client's address after them. Returns false when
-/// the request has looped.
+/// absolute URI); `conn` the connection it came on (the client's address, and whether it is HTTPS); `upgrade` is
+/// what [`requested_upgrade`] found. Every `X-Forwarded-For` the client sent is kept, in order, with the client's
+/// address after them. Returns false when the request has looped.
 pub(super) fn rewrite_request(
     headers: &mut HeaderMap,
     host: Option<&HeaderValue>,
-    client: &HeaderValue,
+    conn: &Connection,
     upgrade: Option<HeaderValue>,
 ) -> bool {
+    let client = &conn.client_ip;
     strip_hop_by_hop(headers);
     if let Some(protocol) = upgrade {
         headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
@@ -130,7 +132,7 @@ pub(super) fn rewrite_request(
             slot.insert(client.clone());
         }
     }
-    headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
+    headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static(if conn.secure { "https" } else { "http" }));
     if let Some(host) = host {
         headers.insert(X_FORWARDED_HOST, host.clone());
     }
@@ -191,10 +193,16 @@ mod tests {
         assert_eq!(h["x-kept"], "yes");
     }
 
+    /// A plain (or, with `secure`, HTTPS) connection from 127.0.0.1.
+    fn conn(secure: bool) -> Connection {
+        let addr = "127.0.0.1:1".parse().unwrap();
+        Connection::new("web".into(), addr, addr, secure)
+    }
+
     #[test]
     fn every_forwarded_for_line_is_kept_in_order() {
         let mut h = headers(&[("x-forwarded-for", "10.0.0.1, 10.0.0.2"), ("x-forwarded-for", "10.0.0.3")]);
-        assert!(rewrite_request(&mut h, None, &HeaderValue::from_static("127.0.0.1"), None));
+        assert!(rewrite_request(&mut h, None, &conn(false), None));
         let all: Vec<_> = h.get_all("x-forwarded-for").iter().collect();
         assert_eq!(all, ["10.0.0.1, 10.0.0.2, 10.0.0.3, 127.0.0.1"]);
     }
@@ -217,11 +225,13 @@ mod tests {
     fn request_gets_forwarding_headers() {
         let mut h = headers(&[("x-forwarded-for", "10.0.0.1"), ("host", "app.localhost:8800")]);
         let host = h.get(http::header::HOST).cloned();
-        let client = HeaderValue::from_static("127.0.0.1");
-        assert!(rewrite_request(&mut h, host.as_ref(), &client, None));
+        assert!(rewrite_request(&mut h, host.as_ref(), &conn(false), None));
         assert_eq!(h["x-forwarded-for"], "10.0.0.1, 127.0.0.1");
         assert_eq!(h["x-forwarded-host"], "app.localhost:8800");
         assert_eq!(h["x-forwarded-proto"], "http");
+        let mut h = headers(&[]);
+        assert!(rewrite_request(&mut h, None, &conn(true), None));
+        assert_eq!(h["x-forwarded-proto"], "https");
         assert_eq!(h[HOPS], "1");
     }
 
@@ -229,18 +239,17 @@ mod tests {
     fn upgrade_is_kept_for_the_upstream() {
         let mut h = headers(&[("connection", "keep-alive, Upgrade"), ("upgrade", "websocket")]);
         let upgrade = requested_upgrade(&h);
-        assert!(rewrite_request(&mut h, None, &HeaderValue::from_static("127.0.0.1"), upgrade));
+        assert!(rewrite_request(&mut h, None, &conn(false), upgrade));
         assert_eq!(h["connection"], "upgrade");
         assert_eq!(h["upgrade"], "websocket");
     }
 
     #[test]
     fn too_many_hops_is_a_loop() {
-        let client = HeaderValue::from_static("127.0.0.1");
         let mut h = headers(&[("x-roundabout-hops", "7")]);
-        assert!(rewrite_request(&mut h, None, &client, None));
+        assert!(rewrite_request(&mut h, None, &conn(false), None));
         assert_eq!(h[HOPS], "8");
-        assert!(!rewrite_request(&mut h, None, &client, None));
+        assert!(!rewrite_request(&mut h, None, &conn(false), None));
     }
 
     #[test]

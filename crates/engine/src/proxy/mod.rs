@@ -9,11 +9,13 @@ mod attempt;
 mod body;
 mod forward;
 mod pages;
+mod redirect;
 mod retry;
 mod route;
 mod tunnel;
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicU16;
 
 use arc_swap::ArcSwap;
 use http::{Request, Response};
@@ -27,6 +29,7 @@ use crate::upstream::{Connector, connector};
 
 pub(crate) use body::ResponseBody;
 pub(crate) use pages::{escape, wants_html};
+pub(crate) use redirect::Redirect;
 
 /// State shared by every Listener: the routing snapshot, the Upstream connector and the event bus.
 #[derive(Debug)]
@@ -37,12 +40,19 @@ pub(crate) struct Proxy {
     pub(crate) events: EventBus,
     /// How Upstreams are dialed (active health checks use it too).
     pub(crate) connector: Connector,
+    /// The port of the first running HTTPS Listener (0: none), where `redirect_https` Listeners send requests.
+    pub(crate) https_port: AtomicU16,
 }
 
 impl Proxy {
     /// A proxy with an empty routing table.
     pub(crate) fn new(events: EventBus) -> Self {
-        Proxy { mux: ArcSwap::from_pointee(Mux::default()), events, connector: connector() }
+        Proxy {
+            mux: ArcSwap::from_pointee(Mux::default()),
+            events,
+            connector: connector(),
+            https_port: AtomicU16::new(0),
+        }
     }
 }
 

@@ -108,7 +108,7 @@ impl Proxy {
         let upgrade = forward::requested_upgrade(&parts.headers);
         let mut client_upgrade = client_upgrade.filter(|_| upgrade.is_some());
         let mut outcome = Outcome { target: Some(Arc::clone(&target.name)), ..outcome };
-        if !forward::rewrite_request(&mut parts.headers, addressed.authority.as_ref(), &conn.client_ip, upgrade) {
+        if !forward::rewrite_request(&mut parts.headers, addressed.authority.as_ref(), conn, upgrade) {
             return outcome.answer(&pages::looped(&target, None), "loop detected".into(), html);
         }
         if let (Some(authority), true) = (&addressed.authority, addressed.from_uri) {

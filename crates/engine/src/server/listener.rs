@@ -14,6 +14,7 @@ use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 
 use tokio::sync::oneshot;
+use tokio_rustls::TlsAcceptor;
 
 use super::{Connection, Handler, serve};
 
@@ -95,13 +96,16 @@ pub(crate) struct Draining {
 }
 
 impl Running {
-    /// Starts accepting on already-bound sockets; each connection's requests go to `handler`.
+    /// Starts accepting on already-bound sockets; each connection's requests go to `handler`. With `tls`, the
+    /// Listener speaks HTTPS.
     pub(crate) fn start<H: Handler>(
         name: &str,
         sockets: Vec<std::net::TcpListener>,
         handler: &Arc<H>,
+        tls: Option<Arc<rustls::ServerConfig>>,
         drain: Duration,
     ) -> io::Result<Self> {
+        let tls = tls.map(TlsAcceptor::from);
         let (stop, stopped) = watch::channel(false);
         let mut running = Running { addrs: Vec::new(), stop, closed: Vec::new(), tasks: Vec::new() };
         let name: Arc<str> = name.into();
@@ -110,7 +114,12 @@ impl Running {
             running.addrs.push(listener.local_addr()?);
             let (closed, on_closed) = oneshot::channel();
             running.closed.push(on_closed);
-            let accepting = Accepting { name: Arc::clone(&name), handler: Arc::clone(handler), stop: stopped.clone() };
+            let accepting = Accepting {
+                name: Arc::clone(&name),
+                handler: Arc::clone(handler),
+                stop: stopped.clone(),
+                tls: tls.clone(),
+            };
             running.tasks.push(tokio::spawn(accepting.run(listener, closed, drain)));
         }
         Ok(running)
@@ -141,6 +150,8 @@ struct Accepting<H> {
     name: Arc<str>,
     handler: Arc<H>,
     stop: watch::Receiver<bool>,
+    /// Set for an HTTPS Listener.
+    tls: Option<TlsAcceptor>,
 }
 
 impl<H: Handler> Accepting<H> {
@@ -166,8 +177,9 @@ impl<H: Handler> Accepting<H> {
             };
             let _ = stream.set_nodelay(true);
             let local = stream.local_addr().ok().or(local).unwrap_or(remote);
-            let conn = Arc::new(Connection::new(Arc::clone(&self.name), local, remote));
-            connections.spawn(serve::serve(stream, conn, Arc::clone(&self.handler), self.stop.clone()));
+            let conn = Arc::new(Connection::new(Arc::clone(&self.name), local, remote, self.tls.is_some()));
+            let (handler, stop, tls) = (Arc::clone(&self.handler), self.stop.clone(), self.tls.clone());
+            connections.spawn(serve::connection(stream, conn, handler, stop, tls));
         }
         drop(listener);
         let _ = closed.send(());

@@ -5,7 +5,8 @@
 //! what every server owes its clients: timeouts, size limits, framing, a 400 that says why, a graceful stop.
 
 mod body;
-mod h2c;
+mod h2;
+mod io;
 mod listener;
 mod reader;
 mod respond;
@@ -57,13 +58,15 @@ pub(crate) struct Connection {
     pub(crate) remote: SocketAddr,
     /// The client's IP as header text (an IPv4-mapped IPv6 address written as IPv4), formatted once per connection.
     pub(crate) client_ip: HeaderValue,
+    /// True over TLS (the Listener speaks HTTPS).
+    pub(crate) secure: bool,
 }
 
 impl Connection {
-    /// The facts of a connection accepted by `listener` from `remote` on `local`.
-    pub(crate) fn new(listener: Arc<str>, local: SocketAddr, remote: SocketAddr) -> Self {
+    /// The facts of a connection accepted by `listener` from `remote` on `local`, over TLS when `secure`.
+    pub(crate) fn new(listener: Arc<str>, local: SocketAddr, remote: SocketAddr, secure: bool) -> Self {
         let client_ip = HeaderValue::try_from(remote.ip().to_canonical().to_string())
             .unwrap_or_else(|_| HeaderValue::from_static("unknown"));
-        Connection { listener, local, remote, client_ip }
+        Connection { listener, local, remote, client_ip, secure }
     }
 }

@@ -10,9 +10,9 @@ use std::task::{Context, Poll, ready};
 use bytes::{Bytes, BytesMut};
 use http::HeaderMap;
 use tokio::io::AsyncReadExt;
-use tokio::net::tcp::OwnedReadHalf;
 
 use super::body::ClientBodyError;
+use super::io::ReadHalf;
 use crate::http1::{ChunkError, ChunkedDecoder, Decoded, Framing, RequestError, RequestHead, parse_request};
 
 /// What starts every HTTP/2 connection with prior knowledge (h2c), RFC 9113 §3.4.
@@ -48,7 +48,7 @@ pub(crate) struct ClientReader {
 #[derive(Debug)]
 struct ReadSide {
     /// `None` once handed over to an upgrade.
-    io: Option<OwnedReadHalf>,
+    io: Option<ReadHalf>,
     /// Bytes read and not yet consumed: the rest of a head, body bytes, a pipelined request.
     buf: BytesMut,
     /// What is left of the current request's body.
@@ -80,7 +80,7 @@ enum Expect {
 
 impl ClientReader {
     /// Wraps a connection's reading half.
-    pub(super) fn new(io: OwnedReadHalf) -> Self {
+    pub(super) fn new(io: ReadHalf) -> Self {
         let side = ReadSide {
             io: Some(io),
             buf: BytesMut::with_capacity(READ_SIZE),
@@ -201,7 +201,7 @@ impl ClientReader {
 
     /// The socket's reading half and any bytes the client sent after the head: what an upgraded connection
     /// (WebSocket) continues with.
-    pub(super) fn take_for_upgrade(&self) -> Option<(OwnedReadHalf, BytesMut)> {
+    pub(super) fn take_for_upgrade(&self) -> Option<(ReadHalf, BytesMut)> {
         let mut side = self.side();
         let buf = std::mem::take(&mut side.buf);
         side.io.take().map(|io| (io, buf))
@@ -308,7 +308,7 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
         let (server, _) = listener.accept().await.unwrap();
-        (ClientReader::new(server.into_split().0), client)
+        (ClientReader::new(ReadHalf::Plain(server.into_split().0)), client)
     }
 
     #[tokio::test]

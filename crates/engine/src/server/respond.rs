@@ -11,8 +11,8 @@ use bytes::Bytes;
 use http::{HeaderMap, Response, Version};
 use http_body::{Body, Frame};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
-use tokio::net::tcp::OwnedWriteHalf;
 
+use super::io::WriteHalf;
 use super::reader::ClientReader;
 use crate::http1::{self, Framing, RequestError};
 
@@ -29,7 +29,7 @@ const FLUSH_AT: usize = 64 * 1024;
 pub(super) async fn respond<B>(
     mut handling: Pin<&mut impl Future<Output = Response<B>>>,
     reader: &ClientReader,
-    write: &mut OwnedWriteHalf,
+    write: &mut WriteHalf,
 ) -> Option<Response<B>> {
     let mut continue_left = 0;
     poll_fn(|cx| {
@@ -57,7 +57,7 @@ pub(super) async fn respond<B>(
 /// Streams the response body after the head in `out`. False when the connection must close: the body failed, the
 /// client left, or writing failed.
 pub(super) async fn send_body<B: Body<Data = Bytes>>(
-    write: &mut OwnedWriteHalf,
+    write: &mut WriteHalf,
     out: &mut Vec<u8>,
     body: B,
     framing: Framing,
@@ -116,7 +116,7 @@ enum Step<E> {
 }
 
 /// Adds one piece of the body: copied behind what waits in `out` when small, written from where it is when large.
-async fn send_data(write: &mut OwnedWriteHalf, out: &mut Vec<u8>, data: Bytes, chunked: bool) -> io::Result<()> {
+async fn send_data(write: &mut WriteHalf, out: &mut Vec<u8>, data: Bytes, chunked: bool) -> io::Result<()> {
     if chunked {
         http1::chunk_size_line(out, data.len());
     }
@@ -147,7 +147,7 @@ async fn send_data(write: &mut OwnedWriteHalf, out: &mut Vec<u8>, data: Bytes, c
 }
 
 /// Answers a request that could not be read with a status and the reason, then closes.
-pub(super) async fn refuse(write: &mut OwnedWriteHalf, error: &RequestError) {
+pub(super) async fn refuse(write: &mut WriteHalf, error: &RequestError) {
     let status = error.status();
     let text = format!("Roundabout could not read this request: {error}.\n");
     let mut out = Vec::with_capacity(256);

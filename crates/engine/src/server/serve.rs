@@ -15,31 +15,56 @@ use std::pin::pin;
 use std::sync::Arc;
 use std::task::Poll;
 
+use bytes::BytesMut;
 use http::header::UPGRADE;
 use http::{Method, Request, StatusCode};
 use http_body::Body;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
-use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::watch;
 use tokio::time::Instant;
+use tokio_rustls::TlsAcceptor;
 
 use super::body::ClientBody;
+use super::io::{ClientIo, WriteHalf};
 use super::reader::{ClientReader, Next};
 use super::respond::{refuse, respond, send_body};
 use super::upgrade::{ClientUpgrade, Handover, Upgraded};
-use super::{Connection, HEADER_READ_TIMEOUT, Handler, h2c};
+use super::{Connection, HEADER_READ_TIMEOUT, Handler, h2};
 use crate::http1::{self, Framing, RequestHead};
 
-/// Serves `stream` until the client closes it, it idles past [`HEADER_READ_TIMEOUT`], or `stop` turns true (then
-/// the response in progress is finished first).
-pub(super) async fn serve<H: Handler>(
+/// Serves one accepted connection: over TLS when `tls` is given (HTTP/2 when the client chose `h2`, HTTP/1.1
+/// otherwise; a handshake must finish within [`HEADER_READ_TIMEOUT`]), in the clear otherwise.
+pub(super) async fn connection<H: Handler>(
     stream: TcpStream,
     conn: Arc<Connection>,
     handler: Arc<H>,
     stop: watch::Receiver<bool>,
+    tls: Option<TlsAcceptor>,
 ) {
-    let (read, mut write) = stream.into_split();
+    let Some(tls) = tls else { return serve(ClientIo::Plain(stream), conn, handler, stop).await };
+    let handshake = tokio::select! {
+        done = tokio::time::timeout(HEADER_READ_TIMEOUT, tls.accept(stream)) => done,
+        () = stopped(stop.clone()) => return,
+    };
+    let stream = match handshake {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(e)) => return tracing::debug!("TLS handshake with {} failed: {e}", conn.remote),
+        Err(_) => return tracing::debug!("TLS handshake with {} timed out", conn.remote),
+    };
+    let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2".as_slice());
+    let io = ClientIo::Tls(Box::new(stream));
+    if h2 {
+        h2::serve(io, BytesMut::new(), conn, handler, stop).await;
+    } else {
+        serve(io, conn, handler, stop).await;
+    }
+}
+
+/// Serves `stream` until the client closes it, it idles past [`HEADER_READ_TIMEOUT`], or `stop` turns true (then
+/// the response in progress is finished first).
+async fn serve<H: Handler>(stream: ClientIo, conn: Arc<Connection>, handler: Arc<H>, stop: watch::Receiver<bool>) {
+    let (read, mut write) = stream.split();
     let reader = Arc::new(ClientReader::new(read));
     let mut stopping = pin!(stopped(stop.clone()));
     // One timer for the connection: when it fires while a head is awaited and no request was served since it was
@@ -70,8 +95,8 @@ pub(super) async fn serve<H: Handler>(
             Some(Next::Request(head)) => head,
             Some(Next::Http2) => {
                 let Some((read, early)) = reader.take_for_upgrade() else { return };
-                let Ok(stream) = read.reunite(write) else { return };
-                return h2c::serve(stream, early, conn, handler, stop).await;
+                let Some(stream) = ClientIo::unsplit(read, write) else { return };
+                return h2::serve(stream, early, conn, handler, stop).await;
             }
             Some(Next::Invalid(e)) => return refuse(&mut write, &e).await,
             Some(Next::Closed) | None => return,
@@ -105,7 +130,7 @@ enum After {
 /// One request and its response, on the connection's reading and writing sides.
 struct Exchange<'a> {
     reader: &'a Arc<ClientReader>,
-    write: &'a mut OwnedWriteHalf,
+    write: &'a mut WriteHalf,
     /// The connection's write buffer, kept between requests.
     out: &'a mut Vec<u8>,
     stop: &'a watch::Receiver<bool>,
@@ -151,9 +176,9 @@ impl Exchange<'_> {
 }
 
 /// Gives the socket to the tunnel waiting for it, with what the client sent after its head.
-fn hand_over(handover: Handover, reader: &ClientReader, write: OwnedWriteHalf) {
+fn hand_over(handover: Handover, reader: &ClientReader, write: WriteHalf) {
     let Some((read, early)) = reader.take_for_upgrade() else { return };
-    if let Ok(stream) = read.reunite(write) {
+    if let Some(stream) = ClientIo::unsplit(read, write) {
         let _ = handover.send(Upgraded { stream, early });
     }
 }

@@ -2,7 +2,8 @@
 //! over once the 101 has been written; the tunnel waits for it.
 
 use bytes::BytesMut;
-use tokio::net::TcpStream;
+
+use super::io::ClientIo;
 use tokio::sync::oneshot;
 
 /// The client's socket after the 101, and what the client sent after its request head (a first WebSocket frame),
@@ -10,7 +11,7 @@ use tokio::sync::oneshot;
 #[derive(Debug)]
 pub(crate) struct Upgraded {
     /// The client's connection.
-    pub(crate) stream: TcpStream,
+    pub(crate) stream: ClientIo,
     /// Bytes already read from the client.
     pub(crate) early: BytesMut,
 }

@@ -13,6 +13,7 @@ mod failover;
 mod forwarding;
 mod hardening;
 mod health;
+mod https;
 mod listeners;
 mod reload;
 mod round_robin;

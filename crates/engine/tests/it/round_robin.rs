@@ -96,12 +96,19 @@ async fn eject(engine: &TestEngine, url: &str) {
     .await;
 }
 
+/// Upstreams `a`, `c` and `d`, and the URL of a dead one.
+async fn three_live_and_a_dead() -> ([crate::support::RunningUpstream; 3], String) {
+    let live = [
+        TestUpstream::new().name("a").start().await,
+        TestUpstream::new().name("c").start().await,
+        TestUpstream::new().name("d").start().await,
+    ];
+    (live, format!("http://127.0.0.1:{}", crate::support::dead_port()))
+}
+
 #[tokio::test]
 async fn an_ejected_upstreams_share_is_spread_evenly_over_the_others() {
-    let a = TestUpstream::new().name("a").start().await;
-    let c = TestUpstream::new().name("c").start().await;
-    let d = TestUpstream::new().name("d").start().await;
-    let dead = format!("http://127.0.0.1:{}", crate::support::dead_port());
+    let ([a, c, d], dead) = three_live_and_a_dead().await;
     let upstreams = json!([{"url": a.url()}, {"url": dead}, {"url": c.url()}, {"url": d.url()}]);
     let health = json!({"passive": {"cool_down_ms": 600_000}});
     let engine =
@@ -113,10 +120,7 @@ async fn an_ejected_upstreams_share_is_spread_evenly_over_the_others() {
 
 #[tokio::test]
 async fn an_ejected_upstreams_share_is_spread_by_weight_over_the_others() {
-    let a = TestUpstream::new().name("a").start().await;
-    let c = TestUpstream::new().name("c").start().await;
-    let d = TestUpstream::new().name("d").start().await;
-    let dead = format!("http://127.0.0.1:{}", crate::support::dead_port());
+    let ([a, c, d], dead) = three_live_and_a_dead().await;
     let upstreams =
         json!([{"url": a.url(), "weight": 3}, {"url": dead, "weight": 2}, {"url": c.url()}, {"url": d.url()}]);
     let target = json!({"name": "app", "strategy": "weighted_round_robin", "upstreams": upstreams,

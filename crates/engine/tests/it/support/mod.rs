@@ -6,6 +6,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod http;
+pub mod https;
 pub mod pattern;
 mod replies;
 pub mod upstream;
@@ -22,6 +23,8 @@ use serde_json::{Value, json};
 // Re-exported for convenience; each test crate uses some of them.
 #[allow(unused_imports)]
 pub use self::http::{Http, Reply, raw_exchange, read_response};
+#[allow(unused_imports)]
+pub use self::https::Https;
 #[allow(unused_imports)]
 pub use self::upstream::{Gate, LoggedRequest, RunningUpstream, TestUpstream};
 

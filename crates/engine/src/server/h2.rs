@@ -1,5 +1,6 @@
-//! h2c: HTTP/2 with prior knowledge, served by hyper. The connection is recognised by its first bytes (the
-//! preface), which hyper must then read again: [`PrefixedIo`] puts them back in front of the socket.
+//! HTTP/2, served by hyper: over TLS when the client chose `h2` (ALPN), or in the clear with prior knowledge (h2c),
+//! recognised by its first bytes (the preface), which hyper must then read again: [`PrefixedIo`] puts them back in
+//! front of the connection.
 
 use std::io;
 use std::pin::Pin;
@@ -14,16 +15,17 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
 use tokio::sync::watch;
 
+use super::io::ClientIo;
 use super::serve::stopped;
 use super::{ClientBody, Connection, Handler};
 use crate::http1::MAX_REQUEST_HEAD;
 
-/// Serves an h2c connection with hyper; `early` (the preface and whatever followed it) is read again first.
+/// Serves an HTTP/2 connection with hyper; `early` (bytes already read: the preface and whatever followed it) is
+/// read again first.
 pub(super) async fn serve<H: Handler>(
-    stream: TcpStream,
+    stream: ClientIo,
     early: BytesMut,
     conn: Arc<Connection>,
     handler: Arc<H>,
@@ -39,7 +41,7 @@ pub(super) async fn serve<H: Handler>(
     let mut connection = pin!(builder.serve_connection(TokioIo::new(PrefixedIo::new(early, stream)), service));
     tokio::select! {
         ended = connection.as_mut() => if let Err(e) = ended {
-            tracing::debug!("h2c connection from {remote} ended: {e}");
+            tracing::debug!("HTTP/2 connection from {remote} ended: {e}");
         },
         () = stopped(stop) => {
             connection.as_mut().graceful_shutdown();
@@ -52,12 +54,12 @@ pub(super) async fn serve<H: Handler>(
 #[derive(Debug)]
 struct PrefixedIo {
     prefix: BytesMut,
-    io: TcpStream,
+    io: ClientIo,
 }
 
 impl PrefixedIo {
     /// `io` with `prefix` to be read again first.
-    fn new(prefix: BytesMut, io: TcpStream) -> Self {
+    fn new(prefix: BytesMut, io: ClientIo) -> Self {
         PrefixedIo { prefix, io }
     }
 }

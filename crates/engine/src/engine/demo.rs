@@ -40,7 +40,7 @@ impl DemoUpstreams {
             let addr = sockets.first().map_or(Ok(loopback), std::net::TcpListener::local_addr)?;
             let handler = Arc::new(DemoUpstream { n, addr: addr.to_string(), seen: AtomicU64::new(0) });
             urls.push(format!("http://{addr}"));
-            running.push(Running::start(&format!("demo upstream {n}"), sockets, &handler, Duration::ZERO)?);
+            running.push(Running::start(&format!("demo upstream {n}"), sockets, &handler, None, Duration::ZERO)?);
         }
         Ok(DemoUpstreams { urls, _running: running })
     }
