@@ -6,7 +6,10 @@ use http::header::Entry;
 use http::header::{
     CONNECTION, CONTENT_LENGTH, HOST, PROXY_AUTHENTICATE, PROXY_AUTHORIZATION, TE, TRAILER, TRANSFER_ENCODING, UPGRADE,
 };
-use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use std::hash::{BuildHasher, Hasher, RandomState};
+
+use http::header::{SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_VERSION};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, request};
 
 use crate::http1;
 use crate::server::Connection;
@@ -63,6 +66,55 @@ fn names_another_header(option: &str) -> bool {
 pub(super) fn requested_upgrade(headers: &HeaderMap) -> Option<HeaderValue> {
     let asks = connection_options(headers).any(|t| t.eq_ignore_ascii_case("upgrade"));
     if asks { headers.get(UPGRADE).cloned() } else { None }
+}
+
+/// True for an HTTP/2 extended CONNECT opening a WebSocket (RFC 8441).
+pub(super) fn is_websocket_connect<B>(request: &Request<B>) -> bool {
+    request.extensions().get::<hyper::ext::Protocol>().is_some_and(|p| p.as_str().eq_ignore_ascii_case("websocket"))
+}
+
+/// Turns a WebSocket over HTTP/2 (an extended CONNECT) into the HTTP/1.1 upgrade an Upstream understands: a GET
+/// whose handshake carries a fresh `Sec-WebSocket-Key` (HTTP/2 has none, RFC 8441 §5). Returns the protocol to
+/// upgrade to.
+pub(super) fn websocket_over_h2(parts: &mut request::Parts) -> HeaderValue {
+    parts.method = Method::GET;
+    parts.headers.insert(SEC_WEBSOCKET_KEY, websocket_key());
+    parts.headers.entry(SEC_WEBSOCKET_VERSION).or_insert(HeaderValue::from_static("13"));
+    HeaderValue::from_static("websocket")
+}
+
+/// The answer to a WebSocket over HTTP/2: the Upstream's 101 becomes the 200 HTTP/2 expects, without the HTTP/1.1
+/// handshake's own fields.
+pub(super) fn switched_over_h2<B>(response: &mut Response<B>) {
+    if response.status() == StatusCode::SWITCHING_PROTOCOLS {
+        *response.status_mut() = StatusCode::OK;
+        for name in [CONNECTION, UPGRADE, SEC_WEBSOCKET_ACCEPT] {
+            response.headers_mut().remove(name);
+        }
+    }
+}
+
+/// A `Sec-WebSocket-Key`: 16 random bytes, base64 (RFC 6455 §4.1). Its only role is the Upstream's handshake check.
+fn websocket_key() -> HeaderValue {
+    const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let seed = RandomState::new();
+    let mut bytes = [0u8; 18];
+    for (i, chunk) in bytes.chunks_mut(8).enumerate() {
+        let mut hasher = seed.build_hasher();
+        hasher.write_usize(i);
+        chunk.copy_from_slice(&hasher.finish().to_le_bytes()[..chunk.len()]);
+    }
+    // 16 random bytes and two zero bytes of padding: 24 characters, the last two `==`.
+    bytes[16..].fill(0);
+    let mut text = [b'='; 24];
+    for (i, group) in bytes.chunks(3).enumerate() {
+        let n = (u32::from(group[0]) << 16) | (u32::from(group[1]) << 8) | u32::from(group[2]);
+        for j in 0..4 {
+            text[i * 4 + j] = BASE64[((n >> (18 - 6 * j)) & 63) as usize];
+        }
+    }
+    text[22..].fill(b'=');
+    HeaderValue::from_bytes(&text).unwrap_or(HeaderValue::from_static("dGhlIHNhbXBsZSBub25jZQ=="))
 }
 
 /// Removes hop-by-hop headers, including every header named in `Connection`. Most requests carry none but
@@ -205,6 +257,26 @@ mod tests {
         assert!(rewrite_request(&mut h, None, &conn(false), None));
         let all: Vec<_> = h.get_all("x-forwarded-for").iter().collect();
         assert_eq!(all, ["10.0.0.1, 10.0.0.2, 10.0.0.3, 127.0.0.1"]);
+    }
+
+    #[test]
+    fn a_websocket_over_http2_becomes_an_http1_upgrade_and_back() {
+        let mut parts = Request::builder().method(Method::CONNECT).body(()).unwrap().into_parts().0;
+        assert_eq!(websocket_over_h2(&mut parts), "websocket");
+        assert_eq!(parts.method, Method::GET);
+        let key = parts.headers[SEC_WEBSOCKET_KEY].to_str().unwrap().to_owned();
+        assert!(key.len() == 24 && key.ends_with("==") && !key.contains("AAAAAAAAAAAAAAAAAAAA"), "{key}");
+        assert_eq!(parts.headers[SEC_WEBSOCKET_VERSION], "13");
+        assert_ne!(websocket_key(), websocket_key(), "a fresh key each time");
+        let mut response =
+            Response::builder().status(101).header("connection", "upgrade").header("upgrade", "websocket");
+        response = response.header("sec-websocket-accept", "x").header("sec-websocket-protocol", "chat");
+        let mut response = response.body(()).unwrap();
+        switched_over_h2(&mut response);
+        assert_eq!((response.status(), response.headers().len()), (StatusCode::OK, 1));
+        let mut refused = Response::builder().status(404).header("connection", "close").body(()).unwrap();
+        switched_over_h2(&mut refused);
+        assert_eq!(refused.status(), 404, "a refusal passes as it is");
     }
 
     #[test]

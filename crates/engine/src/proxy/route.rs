@@ -93,7 +93,10 @@ impl Proxy {
     ) -> (Response<ResponseBody>, Outcome) {
         let outcome = Outcome::default();
         let html = wants_html(request.headers());
-        if request.method() == Method::CONNECT {
+        let over_h2 = request.method() == Method::CONNECT && forward::is_websocket_connect(&request);
+        if request.method() == Method::CONNECT
+            && !(over_h2 && client_upgrade.as_ref().is_some_and(ClientUpgrade::is_http2))
+        {
             return outcome.answer(&pages::connect(), "CONNECT refused".into(), html);
         }
         if !addressed.valid() {
@@ -105,7 +108,11 @@ impl Proxy {
             return outcome.answer(&pages::not_found(&self.mux.load(), &view), "no Target matched".into(), html);
         };
         let (mut parts, body) = request.into_parts();
-        let upgrade = forward::requested_upgrade(&parts.headers);
+        let upgrade = if over_h2 {
+            Some(forward::websocket_over_h2(&mut parts))
+        } else {
+            forward::requested_upgrade(&parts.headers)
+        };
         let mut client_upgrade = client_upgrade.filter(|_| upgrade.is_some());
         let mut outcome = Outcome { target: Some(Arc::clone(&target.name)), ..outcome };
         if !forward::rewrite_request(&mut parts.headers, addressed.authority.as_ref(), conn, upgrade) {
@@ -121,7 +128,10 @@ impl Proxy {
         while let Some((upstream, probe)) = candidates.next_candidate() {
             let attempt = Attempt { target: &target, upstream, probe, last_resort: candidates.fell_back(), keep_host };
             match self.attempt(attempt, &mut parts, &body, &mut client_upgrade, started).await {
-                Tried::Answered(response) => {
+                Tried::Answered(mut response) => {
+                    if over_h2 {
+                        forward::switched_over_h2(&mut response);
+                    }
                     outcome.upstream = Some(Arc::clone(&upstream.label));
                     return (response, outcome);
                 }

@@ -10,8 +10,9 @@ use std::pin::pin;
 use std::sync::Arc;
 
 use bytes::{Buf, BytesMut};
-use http::Request;
+use http::{Method, Request};
 use hyper::body::Incoming;
+use hyper::ext::Protocol;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -19,7 +20,7 @@ use tokio::sync::watch;
 
 use super::io::ClientIo;
 use super::serve::stopped;
-use super::{ClientBody, Connection, Handler};
+use super::{ClientBody, ClientUpgrade, Connection, Handler};
 use crate::http1::MAX_REQUEST_HEAD;
 
 /// Serves an HTTP/2 connection with hyper; `early` (bytes already read: the preface and whatever followed it) is
@@ -32,11 +33,17 @@ pub(super) async fn serve<H: Handler>(
     stop: watch::Receiver<bool>,
 ) {
     let remote = conn.remote;
-    let service = service_fn(move |request: Request<Incoming>| {
+    let service = service_fn(move |mut request: Request<Incoming>| {
         let (handler, conn) = (Arc::clone(&handler), Arc::clone(&conn));
-        async move { Ok::<_, std::convert::Infallible>(handler.handle(&conn, request.map(ClientBody::Http2), None).await) }
+        // An extended CONNECT (RFC 8441: a WebSocket over HTTP/2) becomes a stream of its own once answered.
+        let extended = request.method() == Method::CONNECT && request.extensions().get::<Protocol>().is_some();
+        let upgrade = extended.then(|| ClientUpgrade::http2(hyper::upgrade::on(&mut request)));
+        async move {
+            Ok::<_, std::convert::Infallible>(handler.handle(&conn, request.map(ClientBody::Http2), upgrade).await)
+        }
     });
     let mut builder = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
+    builder.enable_connect_protocol();
     builder.timer(TokioTimer::new()).max_header_list_size(u32::try_from(MAX_REQUEST_HEAD).unwrap_or(u32::MAX));
     let mut connection = pin!(builder.serve_connection(TokioIo::new(PrefixedIo::new(early, stream)), service));
     tokio::select! {

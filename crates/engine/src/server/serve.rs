@@ -29,7 +29,7 @@ use super::body::ClientBody;
 use super::io::{ClientIo, WriteHalf};
 use super::reader::{ClientReader, Next};
 use super::respond::{refuse, respond, send_body};
-use super::upgrade::{ClientUpgrade, Handover, Upgraded};
+use super::upgrade::{ClientUpgrade, Handover, Upgraded, UpgradedIo};
 use super::{Connection, HEADER_READ_TIMEOUT, Handler, h2};
 use crate::http1::{self, Framing, RequestHead};
 
@@ -179,7 +179,7 @@ impl Exchange<'_> {
 fn hand_over(handover: Handover, reader: &ClientReader, write: WriteHalf) {
     let Some((read, early)) = reader.take_for_upgrade() else { return };
     if let Some(stream) = ClientIo::unsplit(read, write) {
-        let _ = handover.send(Upgraded { stream, early });
+        let _ = handover.send(Upgraded { stream: UpgradedIo::Connection(stream), early });
     }
 }
 

@@ -1,9 +1,11 @@
 //! HTTPS Listeners: certificates from the engine's local CA for the local name a client asks for, HTTP/2 and
 //! HTTP/1.1 by ALPN into the same Mux, balancing and log as plain Listeners, and plain Listeners that redirect.
 
+use futures_util::{SinkExt, StreamExt};
 use http::Version;
 use roundabout_engine::EngineOptions;
 use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
 
 use crate::support::{Https, TestEngine, TestUpstream, listener_addr, raw_exchange};
 
@@ -67,4 +69,20 @@ async fn a_plain_listener_can_redirect_every_request_to_the_https_one() {
     let location = format!("location: https://app.localhost:{}/a?b=1\r\n", engine.addr.port());
     assert!(answer.contains(&location), "{answer}");
     assert_eq!(up.count(), 0, "a redirect is not proxied");
+}
+
+#[tokio::test]
+async fn a_websocket_over_http2_reaches_the_upstream_as_an_http1_upgrade_and_echoes() {
+    let up = TestUpstream::new().name("hmr").websocket().start().await;
+    let (_engine, https, _ca) = engine(&json!([{"name": "all", "upstreams": [{"url": up.url()}]}])).await;
+    let mut ws = https.websocket_over_h2("app.localhost", "/hmr").await;
+    for text in ["hello", "again"] {
+        ws.send(Message::text(text)).await.unwrap();
+        let echo = tokio::time::timeout(crate::support::PATIENCE, ws.next()).await.unwrap().unwrap().unwrap();
+        assert_eq!(echo, Message::text(text));
+    }
+    let seen = up.requests().into_iter().find(|r| r.path == "/hmr").expect("the upgrade reached the upstream");
+    assert_eq!(seen.method, "GET");
+    assert_eq!(seen.headers["upgrade"], "websocket");
+    assert!(seen.headers.contains_key("sec-websocket-key"), "a key made for the HTTP/1.1 handshake");
 }

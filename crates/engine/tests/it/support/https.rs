@@ -83,6 +83,35 @@ impl Https {
     }
 }
 
+impl Https {
+    /// A WebSocket to `path` over HTTP/2 (an extended CONNECT, RFC 8441), on a new connection.
+    pub async fn websocket_over_h2(
+        &self,
+        host: &str,
+        path: &str,
+    ) -> tokio_tungstenite::WebSocketStream<TokioIo<hyper::upgrade::Upgraded>> {
+        let tls = self.connect(host, &[b"h2"], true).await.expect("the TLS handshake succeeds");
+        let (mut sender, conn) =
+            hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tls)).await.unwrap();
+        tokio::spawn(conn);
+        // A first request, so the server's settings (which allow extended CONNECT) have arrived.
+        let warm = Request::builder().uri(format!("https://{host}/")).body(Empty::<Bytes>::new()).unwrap();
+        read(sender.send_request(warm).await.unwrap()).await;
+        let mut request = Request::builder()
+            .method(Method::CONNECT)
+            .uri(format!("https://{host}{path}"))
+            .header("sec-websocket-version", "13")
+            .body(Empty::<Bytes>::new())
+            .unwrap();
+        request.extensions_mut().insert(hyper::ext::Protocol::from_static("websocket"));
+        let mut response = tokio::time::timeout(PATIENCE, sender.send_request(request)).await.unwrap().unwrap();
+        assert_eq!(response.status(), 200, "the extended CONNECT is accepted");
+        let stream = hyper::upgrade::on(&mut response).await.expect("the stream is handed over");
+        let role = tokio_tungstenite::tungstenite::protocol::Role::Client;
+        tokio_tungstenite::WebSocketStream::from_raw_socket(TokioIo::new(stream), role, None).await
+    }
+}
+
 async fn read(response: http::Response<hyper::body::Incoming>) -> (Reply, Version) {
     let (parts, body) = response.into_parts();
     let body = tokio::time::timeout(PATIENCE, body.collect()).await.unwrap().unwrap().to_bytes();
