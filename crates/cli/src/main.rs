@@ -5,6 +5,7 @@ mod check;
 mod demo;
 mod print;
 mod serve;
+mod trust;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -60,6 +61,23 @@ enum Command {
     /// certificates for local names only (localhost, *.localhost, loopback addresses); give it to tools that do not
     /// read the system's trust store, e.g. `NODE_EXTRA_CA_CERTS="$(roundabout ca)"`.
     Ca,
+    /// Install the local CA where browsers and tools look (the system store, Chromium's and every Firefox profile's
+    /// NSS database; the login keychain on macOS; the user's Root store on Windows), saying what it did in each.
+    /// Only the system store's step asks for privilege (sudo).
+    Trust {
+        /// Only show where the CA is and is not trusted.
+        #[arg(long, conflicts_with = "remove")]
+        status: bool,
+        /// Remove the CA from every store.
+        #[arg(long)]
+        remove: bool,
+        /// Act on this NSS database only (repeatable) instead of the ones found.
+        #[arg(long = "nss-db", value_name = "DIR")]
+        nss_db: Vec<PathBuf>,
+        /// Act on this anchors directory only, written without privilege or bundle update.
+        #[arg(long, value_name = "DIR")]
+        anchors: Option<PathBuf>,
+    },
     /// Print the JSON Schema of the config file (for editor validation and completion).
     Schema,
 }
@@ -87,6 +105,14 @@ fn main() -> ExitCode {
             Command::Check { config } => check::run(config).await,
             Command::Demo { bind, json, quiet } => demo::run(&bind, Printer::new(json, quiet)).await,
             Command::Ca => ca(),
+            Command::Trust { status, remove, nss_db, anchors } => {
+                let action = match (status, remove) {
+                    (true, _) => trust::Action::Status,
+                    (_, true) => trust::Action::Remove,
+                    _ => trust::Action::Install,
+                };
+                trust::run(action, trust::Only { nss: nss_db, anchors })
+            }
             Command::ConfigPath => match ConfigStore::default_path() {
                 Ok(path) => {
                     print::out(&path.display().to_string());

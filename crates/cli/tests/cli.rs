@@ -46,6 +46,57 @@ fn ca_prints_the_path_of_the_local_ca_and_creates_it_once() {
 }
 
 #[test]
+fn a_certificate_for_any_other_name_signed_with_the_cas_key_is_refused_by_openssl() {
+    let home = tempfile::tempdir().unwrap();
+    let ca_path = std::path::PathBuf::from(text(&roundabout(&["ca"], home.path()).stdout).trim());
+    let key_path = ca_path.with_file_name("roundabout-ca-key.pem");
+    let issuer = rcgen::Issuer::from_ca_cert_pem(
+        &std::fs::read_to_string(&ca_path).unwrap(),
+        rcgen::KeyPair::from_pem(&std::fs::read_to_string(&key_path).unwrap()).unwrap(),
+    )
+    .unwrap();
+    let verify = |name: &str| {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let leaf = rcgen::CertificateParams::new(vec![name.to_owned()]).unwrap().signed_by(&key, &issuer).unwrap();
+        let leaf_path = home.path().join(format!("{name}.pem"));
+        std::fs::write(&leaf_path, leaf.pem()).unwrap();
+        let ca = ca_path.to_str().unwrap();
+        Command::new("openssl").args(["verify", "-CAfile", ca, leaf_path.to_str().unwrap()]).output().unwrap()
+    };
+    let local = verify("app.localhost");
+    assert!(local.status.success(), "{}{}", text(&local.stdout), text(&local.stderr));
+    let stolen = verify("example.com");
+    assert!(!stolen.status.success(), "a leaf for example.com verified");
+    let said = text(&stolen.stdout) + &text(&stolen.stderr);
+    assert!(said.contains("permitted subtree violation"), "{said}");
+}
+
+#[test]
+fn trust_installs_reports_and_removes_the_ca_store_by_store() {
+    let home = tempfile::tempdir().unwrap();
+    let (db, anchors) = (home.path().join("nssdb"), home.path().join("anchors"));
+    std::fs::create_dir_all(&anchors).unwrap();
+    let only = ["--nss-db", db.to_str().unwrap(), "--anchors", anchors.to_str().unwrap()];
+    let run = |extra: &[&str]| roundabout(&[&["trust"][..], extra, &only[..]].concat(), home.path());
+
+    let installed = run(&[]);
+    let out = text(&installed.stdout);
+    assert!(installed.status.success(), "{out}{}", text(&installed.stderr));
+    assert!(out.starts_with("Roundabout's local CA: "), "{out}");
+    assert_eq!(out.matches("✓").count(), 2, "{out}");
+    assert!(out.contains(": trusted (installed)"), "{out}");
+    assert!(out.contains("export NODE_EXTRA_CA_CERTS=\""), "{out}");
+
+    let status = text(&run(&["--status"]).stdout);
+    assert_eq!(status.matches(": trusted").count(), 2, "{status}");
+    let removed = run(&["--remove"]);
+    let out = text(&removed.stdout);
+    assert!(removed.status.success(), "{out}");
+    assert_eq!(out.matches(": not trusted (removed)").count(), 2, "{out}");
+    assert_eq!(text(&run(&["--status"]).stdout).matches(": not trusted").count(), 2);
+}
+
+#[test]
 fn check_lists_every_problem_with_its_path() {
     let home = tempfile::tempdir().unwrap();
     let file = home.path().join("c.json");

@@ -30,4 +30,4 @@ pub use engine::{
 };
 pub use event::{Event, EventStream, HealthEvent, HealthState, ListenerEvent, ListenerState, Received, RequestEvent};
 pub use server::HEADER_READ_TIMEOUT;
-pub use tls::{LocalCa, TlsError};
+pub use tls::{LocalCa, TlsError, trust};

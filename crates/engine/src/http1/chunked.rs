@@ -16,10 +16,11 @@ use http::{HeaderMap, HeaderName};
 
 use super::fields::{self, Kind, LocateError};
 
-/// The longest chunk-size line accepted (the size plus any extensions).
-const MAX_SIZE_LINE: usize = 4096;
+/// The longest chunk-size line accepted (the size plus any extensions). Small with the `fuzzing` feature, so the
+/// fuzzer reaches the limit.
+const MAX_SIZE_LINE: usize = if cfg!(feature = "fuzzing") { 64 } else { 4096 };
 /// The largest trailer section accepted.
-const MAX_TRAILERS: usize = 16 * 1024;
+const MAX_TRAILERS: usize = if cfg!(feature = "fuzzing") { 256 } else { 16 * 1024 };
 /// The most trailer fields accepted.
 const MAX_TRAILER_FIELDS: usize = 32;
 
@@ -121,6 +122,10 @@ impl ChunkedDecoder {
                             Ok(Decoded::More)
                         };
                     };
+                    // Judged by its length whether it arrived whole or in pieces.
+                    if end > MAX_SIZE_LINE {
+                        return Err(ChunkError::LineTooLong);
+                    }
                     let size = size_line(&buf[..end])?;
                     buf.advance(end + 2);
                     self.state = if size == 0 { State::Trailers } else { State::Data(size) };
@@ -153,6 +158,9 @@ impl ChunkedDecoder {
                     let Some(end) = self.find(buf, b"\r\n\r\n") else {
                         return if buf.len() > MAX_TRAILERS { Err(ChunkError::Trailers) } else { Ok(Decoded::More) };
                     };
+                    if end + 4 > MAX_TRAILERS {
+                        return Err(ChunkError::Trailers);
+                    }
                     let section = buf.split_to(end + 4).freeze();
                     self.state = State::Done;
                     return Ok(Decoded::Trailers(trailer_fields(&section)?));
@@ -348,6 +356,46 @@ mod tests {
                 "{:?}",
                 String::from_utf8_lossy(bad)
             );
+        }
+    }
+
+    #[test]
+    fn limits_hold_however_the_bytes_arrive() {
+        // Found by reading for the fuzz targets: a size line longer than the limit was refused only when it
+        // arrived in pieces, and accepted when its CRLF came in the same read.
+        let mut long_line = b"1;a=".to_vec();
+        long_line.extend(std::iter::repeat_n(b'b', MAX_SIZE_LINE));
+        long_line.extend_from_slice(b"\r\nx\r\n0\r\n\r\n");
+        for step in [long_line.len(), 256, 7] {
+            assert_eq!(decode_in_steps_error(&long_line, step), Some(ChunkError::LineTooLong), "step {step}");
+        }
+        let mut long_trailers = b"0\r\n".to_vec();
+        for i in 0..MAX_TRAILERS / 8 {
+            long_trailers.extend_from_slice(format!("x{i:04}: 1\r\n").as_bytes());
+        }
+        long_trailers.extend_from_slice(b"\r\n");
+        for step in [long_trailers.len(), 100] {
+            assert_eq!(decode_in_steps_error(&long_trailers, step), Some(ChunkError::Trailers), "step {step}");
+        }
+    }
+
+    /// The error decoding `wire` in steps of `step` ends with, if any.
+    fn decode_in_steps_error(wire: &[u8], step: usize) -> Option<ChunkError> {
+        let mut decoder = ChunkedDecoder::default();
+        let mut buf = BytesMut::new();
+        let mut fed = 0;
+        loop {
+            match decoder.decode(&mut buf) {
+                Err(e) => return Some(e),
+                Ok(Decoded::Trailers(_) | Decoded::End) => return None,
+                Ok(Decoded::Data(_)) => {}
+                Ok(Decoded::More) if fed >= wire.len() => return None,
+                Ok(Decoded::More) => {
+                    let next = (fed + step).min(wire.len());
+                    buf.extend_from_slice(&wire[fed..next]);
+                    fed = next;
+                }
+            }
         }
     }
 

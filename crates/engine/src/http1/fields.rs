@@ -56,6 +56,9 @@ pub(super) struct Located<const N: usize> {
 
 /// Locates the head of `kind` at the start of `buf`; `None` while it is incomplete and shorter than `max` bytes.
 pub(super) fn locate<const N: usize>(buf: &[u8], kind: Kind, max: usize) -> Result<Option<Located<N>>, LocateError> {
+    // Never more than `max` bytes are parsed: a head is judged by what it holds within the limit, so the verdict
+    // does not depend on how the bytes arrive (a flaw past the limit is a head too large, however it is read).
+    let buf = &buf[..buf.len().min(max)];
     let start = buf.as_ptr() as usize;
     let mut located =
         Located { len: 0, method: (0, 0), target: (0, 0), code: 0, minor: 1, fields: [((0, 0), (0, 0)); N], count: 0 };

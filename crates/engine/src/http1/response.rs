@@ -9,8 +9,9 @@ use super::chunked::ChunkError;
 use super::fields::{self, Coding, FieldError, Kind, LocateError};
 use super::framing::{Framing, has_no_body};
 
-/// The largest response head accepted from an Upstream.
-pub(crate) const MAX_RESPONSE_HEAD: usize = 128 * 1024;
+/// The largest response head accepted from an Upstream. Small with the `fuzzing` feature, so the fuzzer reaches
+/// the limit.
+pub(crate) const MAX_RESPONSE_HEAD: usize = if cfg!(feature = "fuzzing") { 1024 } else { 128 * 1024 };
 /// The most fields accepted in one response head.
 pub(crate) const MAX_RESPONSE_FIELDS: usize = 128;
 
@@ -136,6 +137,12 @@ mod tests {
         assert!(matches!(parse(&endless, &Method::GET), Err(ResponseError::HeadTooLarge)));
         assert!(matches!(parse("HTTX/1.1 200 OK\r\n\r\n", &Method::GET), Err(ResponseError::Invalid(_))));
         assert!(matches!(parse("HTTP/1.1 099 Low\r\n\r\n", &Method::GET), Err(ResponseError::BadStatus(99))));
+    }
+
+    #[test]
+    fn a_head_over_the_limit_is_too_large_whatever_lies_past_the_limit() {
+        let head = format!("HTTP/1.1 200 OK\r\nx: {}\x01\r\n\r\n", "a".repeat(MAX_RESPONSE_HEAD));
+        assert!(matches!(parse(&head, &Method::GET), Err(ResponseError::HeadTooLarge)));
     }
 
     #[test]

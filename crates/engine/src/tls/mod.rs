@@ -4,6 +4,7 @@
 mod ca;
 mod leaves;
 mod names;
+pub mod trust;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -21,6 +21,7 @@ mod routing;
 mod store;
 mod strategies;
 mod streaming;
+mod trust;
 mod upgrade;
 mod upstream_wire;
 mod wire_rules;
