@@ -4,12 +4,13 @@
 // Tauri deserializes command arguments into owned values; borrowing is not an option for them.
 #![allow(clippy::needless_pass_by_value)]
 
-use roundabout_engine::{Config, ConfigIssue};
+use roundabout_engine::{Config, ConfigIssue, FirstRun};
 use tauri::State;
 use tauri::ipc::Channel;
 
+use crate::https;
 use crate::shell::Shell;
-use crate::wire::{ApiError, AppState, Digest, SaveResult};
+use crate::wire::{ApiError, AppState, Digest, HttpsState, SaveResult, SuggestedPorts};
 
 /// Current config, status, config path and any problem with the file on disk.
 #[tauri::command]
@@ -40,6 +41,27 @@ pub async fn set_listener_enabled(shell: State<'_, Shell>, name: String, enabled
     let config = shell.engine.set_listener_enabled(&name, enabled).await?;
     shell.store.save(&config).await?;
     Ok(shell.state().await)
+}
+
+/// Roundabout's local CA and where it is trusted (creating the CA on first use).
+#[tauri::command]
+pub async fn https_state() -> Result<HttpsState, ApiError> {
+    tauri::async_runtime::spawn_blocking(|| https::state(false)).await.map_err(ApiError::internal)
+}
+
+/// Trusts the local CA in every store that does not yet (the same code as `roundabout trust`); the state after.
+#[tauri::command]
+pub async fn trust_ca() -> Result<HttpsState, ApiError> {
+    let state = tauri::async_runtime::spawn_blocking(|| https::state(true)).await.map_err(ApiError::internal)?;
+    tracing::info!(stores = state.stores.len(), "trusted the local CA from the app");
+    Ok(state)
+}
+
+/// The ports a new Listener should use (80 and 443 when Roundabout may bind them).
+#[tauri::command]
+pub fn suggested_ports() -> SuggestedPorts {
+    let probe = FirstRun::probe();
+    SuggestedPorts { http: probe.http, https: probe.https, why_not_standard: probe.why_not_standard }
 }
 
 /// Starts streaming digests of the live log and counters to `channel`.

@@ -3,6 +3,7 @@
 
 mod commands;
 mod forwarder;
+mod https;
 mod shell;
 pub mod wire;
 
@@ -33,6 +34,9 @@ pub fn run() {
             commands::set_listener_enabled,
             commands::watch_events,
             commands::digest_shown,
+            commands::https_state,
+            commands::trust_ca,
+            commands::suggested_ports,
         ])
         .build(tauri::generate_context!());
     let app = match app {

@@ -3,7 +3,9 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use roundabout_engine::{Config, ConfigStore, Engine, EngineHandle, EngineOptions, Event, Received, StoreError};
+use roundabout_engine::{
+    Config, ConfigStore, Engine, EngineHandle, EngineOptions, Event, FirstRun, Received, StoreError,
+};
 use tauri::async_runtime::JoinHandle;
 use tauri::ipc::Channel;
 
@@ -17,6 +19,8 @@ pub struct Shell {
     /// The config file the app saves to (the same one `roundabout serve` reads).
     pub store: ConfigStore,
     problem: Arc<Mutex<Option<FileProblem>>>,
+    /// What this run told the user when it created the config (shown until the app closes).
+    first_run: Option<String>,
     forwarder: Mutex<Option<JoinHandle<()>>>,
     /// The page's confirmations that it drew a digest; the forwarder paces itself on them.
     pub digests: Arc<forwarder::DigestGate>,
@@ -26,11 +30,14 @@ impl Shell {
     /// Loads (or creates) the config, starts the engine and follows the file. An unreadable file is copied aside
     /// and reported, and the app starts with no routes rather than overwriting it.
     pub async fn open(store: ConfigStore) -> Result<Self, String> {
+        let mut first_run = None;
         let (config, problem) = match store.load().await {
             Ok(Some(config)) => (config, None),
             Ok(None) => {
-                let config = Config::starter();
+                let first = FirstRun::probe();
+                let config = first.config();
                 store.save(&config).await.map_err(|e| e.to_string())?;
+                first_run = Some(first.note(&store.path().display().to_string()));
                 (config, None)
             }
             Err(StoreError::Invalid { issues, .. }) => {
@@ -53,7 +60,7 @@ impl Shell {
         if let Err(e) = engine.follow(store.clone()) {
             tracing::warn!("{e}");
         }
-        Ok(Shell { engine, store, problem, forwarder: Mutex::new(None), digests: Arc::default() })
+        Ok(Shell { engine, store, problem, first_run, forwarder: Mutex::new(None), digests: Arc::default() })
     }
 
     /// What `get_state` returns.
@@ -63,6 +70,7 @@ impl Shell {
             status: self.engine.status().await,
             config_path: self.store.path().display().to_string(),
             file_problem: self.problem.lock().unwrap_or_else(PoisonError::into_inner).clone(),
+            first_run: self.first_run.clone(),
         }
     }
 

@@ -19,6 +19,43 @@ pub struct AppState {
     pub config_path: String,
     /// Set when the file on disk cannot be used; the app keeps serving the last good config.
     pub file_problem: Option<FileProblem>,
+    /// Set when this run created the config: where it is, what to open, and why the ports are what they are.
+    pub first_run: Option<String>,
+}
+
+/// The HTTPS side of the app: Roundabout's local CA and where it is trusted.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct HttpsState {
+    /// The CA certificate's file; `None` when the CA could not be made (see `error`).
+    pub ca_path: Option<String>,
+    /// Why there is no CA, with the fix.
+    pub error: Option<String>,
+    /// Each trust store of this machine and whether it trusts the CA.
+    pub stores: Vec<TrustRow>,
+    /// The line that makes Node.js tools trust the CA.
+    pub node_line: Option<String>,
+}
+
+/// One trust store.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct TrustRow {
+    /// The store, as a person reads it: `Chromium, Chrome (/home/me/.pki/nssdb)`.
+    pub store: String,
+    /// `trusted`, `not_trusted` or `unavailable`.
+    pub state: String,
+    /// What was done, or why nothing could be, with the fix.
+    pub note: String,
+}
+
+/// The ports a new Listener should use: 80 and 443 when Roundabout may bind them, 8800 and 8443 otherwise.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct SuggestedPorts {
+    /// For an http Listener.
+    pub http: u16,
+    /// For an https Listener.
+    pub https: u16,
+    /// Why the standard ports cannot be used, with the fix.
+    pub why_not_standard: Option<String>,
 }
 
 /// The config file on disk could not be used.
@@ -51,6 +88,17 @@ impl ApiError {
             code: "invalid_config".into(),
             message: "The config was not applied or saved; fix the marked fields.".into(),
             issues: issues.0,
+        }
+    }
+}
+
+impl ApiError {
+    /// A failure of the app itself (a task that could not finish), with its reason.
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        ApiError {
+            code: "internal".into(),
+            message: format!("Roundabout could not finish that: {e}"),
+            issues: Vec::new(),
         }
     }
 }
@@ -108,6 +156,8 @@ mod tests {
         let fresh = tempfile::tempdir().unwrap();
         let cfg = ts_rs::Config::new().with_large_int("number").with_out_dir(fresh.path());
         AppState::export_all(&cfg).unwrap();
+        HttpsState::export_all(&cfg).unwrap();
+        SuggestedPorts::export_all(&cfg).unwrap();
         ApiError::export_all(&cfg).unwrap();
         SaveResult::export_all(&cfg).unwrap();
         Digest::export_all(&cfg).unwrap();

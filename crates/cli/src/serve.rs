@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use roundabout_engine::event::ListenerEvent;
-use roundabout_engine::{Config, ConfigStore, Engine, EngineHandle, EngineOptions, ListenerState, StoreError};
+use roundabout_engine::{ConfigStore, Engine, EngineHandle, EngineOptions, FirstRun, ListenerState, StoreError};
 
 use crate::print::{self, Lines, Printer};
 
@@ -24,15 +24,12 @@ pub async fn run(explicit: Option<PathBuf>, printer: Printer) -> ExitCode {
             ));
         }
         Ok(None) => {
-            let config = Config::starter();
+            let first = FirstRun::probe();
+            let config = first.config();
             if let Err(e) = store.save(&config).await {
                 return crate::fail(&e.to_string());
             }
-            print::err(&format!(
-                "First run: created {shown} with the built-in demo.\n\
-                 Open http://demo.localhost:8800 and reload to watch round-robin over three demo upstreams.\n\
-                 To remove the demo, delete the line \"demo\": true from that file (edits apply live)."
-            ));
+            print::err(&first.note(&shown.to_string()));
             config
         }
         Err(StoreError::Invalid { issues, .. }) => {

@@ -328,7 +328,7 @@ fn serve_with_a_missing_explicit_config_says_what_to_do() {
 }
 
 #[test]
-fn first_serve_writes_a_starter_config_with_the_demo() {
+fn first_serve_writes_a_starter_config_with_http_https_and_the_demo_and_says_which_ports() {
     let home = tempfile::tempdir().unwrap();
     let serve = Roundabout::spawn(&["serve"], home.path());
     let line = serve.stderr_line("the first-run note", |l| l.starts_with("First run: created"));
@@ -337,5 +337,36 @@ fn first_serve_writes_a_starter_config_with_the_demo() {
     serve.stderr_line("how to remove the demo", |l| l.contains("To remove the demo, delete the line \"demo\": true"));
     let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     assert_eq!(saved["demo"], json!(true));
-    assert_eq!(saved["listeners"][0]["bind"], json!("127.0.0.1:8800"));
+    let binds = (saved["listeners"][0]["bind"].as_str().unwrap(), saved["listeners"][1]["bind"].as_str().unwrap());
+    assert_eq!(saved["listeners"][1]["tls"], json!(true));
+    // 80 and 443 when this process may bind them; otherwise 8800 and 8443, and the note says why (no silent fallback).
+    if binds == ("127.0.0.1:80", "127.0.0.1:443") {
+        serve.stderr_line("the addresses to open", |l| l.contains("http://demo.localhost or https://demo.localhost "));
+    } else {
+        assert_eq!(binds, ("127.0.0.1:8800", "127.0.0.1:8443"));
+        serve.stderr_line("why not 80 and 443", |l| l.starts_with("Ports 80 and 443 are not available ("));
+    }
+}
+
+#[test]
+fn a_privileged_port_without_privilege_says_how_to_get_it() {
+    let start: u16 = std::fs::read_to_string("/proc/sys/net/ipv4/ip_unprivileged_port_start")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(1024);
+    if start <= 443 {
+        eprintln!("skipped: this machine lets every program bind port 443 (ip_unprivileged_port_start = {start})");
+        return;
+    }
+    let home = tempfile::tempdir().unwrap();
+    // The unprivileged user must be able to read its config.
+    std::fs::set_permissions(home.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let config = home.path().join("config.json");
+    write_config(&config, &json!({"version": 1, "listeners": [{"name": "secure", "bind": "127.0.0.1:443"}]}));
+    std::fs::set_permissions(&config, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let serve = Roundabout::spawn_unprivileged(&["serve", "--config", config.to_str().unwrap()], home.path());
+    let line = serve.stderr_line("the refused bind", |l| l.contains("needs privilege"));
+    let binary = std::fs::canonicalize(env!("CARGO_BIN_EXE_roundabout")).unwrap();
+    assert!(line.contains(&format!("sudo setcap cap_net_bind_service=+ep {}", binary.display())), "{line}");
+    assert!(line.contains("sudo sysctl -w net.ipv4.ip_unprivileged_port_start=80"), "{line}");
 }

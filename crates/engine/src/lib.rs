@@ -26,7 +26,8 @@ mod upstream;
 
 pub use config::{Config, ConfigIssue, ConfigIssues, ConfigStore, SaveOutcome, StoreError};
 pub use engine::{
-    DEMO_HOST, Engine, EngineError, EngineHandle, EngineOptions, ListenerStatus, Status, TargetStatus, UpstreamStatus,
+    DEMO_HOST, Engine, EngineError, EngineHandle, EngineOptions, FirstRun, ListenerStatus, Status, TargetStatus,
+    UpstreamStatus,
 };
 pub use event::{Event, EventStream, HealthEvent, HealthState, ListenerEvent, ListenerState, Received, RequestEvent};
 pub use server::HEADER_READ_TIMEOUT;

@@ -22,4 +22,8 @@ config_path: string,
 /**
  * Set when the file on disk cannot be used; the app keeps serving the last good config.
  */
-file_problem: FileProblem | null, };
+file_problem: FileProblem | null, 
+/**
+ * Set when this run created the config: where it is, what to open, and why the ports are what they are.
+ */
+first_run: string | null, };

@@ -156,6 +156,7 @@ export class MockBackend {
       status: this.status(),
       config_path: "/home/dev/.config/roundabout/config.json",
       file_problem: this.fileProblem,
+      first_run: null,
     };
   }
 

@@ -35,6 +35,20 @@ impl Roundabout {
         Self::spawn_command(command, args, config_home)
     }
 
+    /// Like [`spawn`](Self::spawn), as the unprivileged user `nobody` when the tests run as root (through
+    /// util-linux's `setpriv`), as the current user otherwise.
+    pub fn spawn_unprivileged(args: &[&str], config_home: &Path) -> Self {
+        let binary = env!("CARGO_BIN_EXE_roundabout");
+        let root =
+            Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+        if !root {
+            return Self::spawn(args, config_home);
+        }
+        let mut command = Command::new("setpriv");
+        command.args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--", binary]);
+        Self::spawn_command(command, args, config_home)
+    }
+
     fn spawn_command(mut command: Command, args: &[&str], config_home: &Path) -> Self {
         let mut child = command
             .args(args)

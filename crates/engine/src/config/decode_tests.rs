@@ -92,7 +92,7 @@ fn syntax_errors_name_line_and_column() {
 
 #[test]
 fn typed_configs_validate_with_the_same_rules() {
-    let mut c = Config::starter();
+    let mut c = Config::starter(8800, 8443);
     assert!(c.validate().is_ok());
     c.listeners[0].bind = "x".into();
     assert!(c.validate().unwrap_err().to_string().starts_with("listeners[0].bind:"));

@@ -282,9 +282,15 @@ impl Config {
         Config { schema: None, version: CONFIG_VERSION, demo: false, listeners: Vec::new(), targets: Vec::new() }
     }
 
-    /// What a first run starts with: a loopback Listener on 8800 and the built-in demo behind it.
-    pub fn starter() -> Self {
-        Config { demo: true, listeners: vec![ListenerConfig::new("web", "127.0.0.1:8800")], ..Config::empty() }
+    /// What a first run starts with: loopback Listeners for http on port `plain` and https on port `secure`, and
+    /// the built-in demo behind them.
+    pub fn starter(plain: u16, secure: u16) -> Self {
+        let https = ListenerConfig { tls: true, ..ListenerConfig::new("secure", &format!("127.0.0.1:{secure}")) };
+        Config {
+            demo: true,
+            listeners: vec![ListenerConfig::new("web", &format!("127.0.0.1:{plain}")), https],
+            ..Config::empty()
+        }
     }
 
     /// Parses and validates config text, reporting every problem with its JSON path.

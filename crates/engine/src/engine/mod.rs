@@ -9,6 +9,7 @@
 mod demo;
 mod drain;
 mod error;
+mod first_run;
 mod follow;
 mod listeners;
 mod status;
@@ -23,6 +24,7 @@ use tokio::sync::Mutex;
 pub use self::demo::DEMO_HOST;
 use self::demo::DemoUpstreams;
 pub use self::error::EngineError;
+pub use self::first_run::FirstRun;
 use self::listeners::{Binder, Slot};
 pub use self::status::{ListenerStatus, Status, TargetStatus, UpstreamStatus};
 use crate::config::Config;

@@ -25,7 +25,7 @@ pub(crate) enum ListenError {
     #[error("{0} is already in use; stop the program using it or choose another port")]
     InUse(SocketAddr),
     /// Low ports need privileges.
-    #[error("binding {0} needs administrator rights; use a port above 1023")]
+    #[error("binding {0} needs privilege (a port below 1024): {fix}", fix = privilege_fix())]
     Permission(SocketAddr),
     /// The address is not one of this machine's.
     #[error("{0} is not an address of this machine; use 127.0.0.1 or another local address")]
@@ -38,6 +38,25 @@ pub(crate) enum ListenError {
         /// The OS's reason.
         reason: String,
     },
+}
+
+/// What to do when a port below 1024 may not be bound, for this platform and this binary.
+pub(crate) fn privilege_fix() -> String {
+    if cfg!(target_os = "linux") {
+        let exe = std::env::current_exe().map_or_else(|_| "/path/to/roundabout".into(), |p| p.display().to_string());
+        format!(
+            "grant it to Roundabout once with `sudo setcap cap_net_bind_service=+ep {exe}`, or let every program bind \
+             low ports with `sudo sysctl -w net.ipv4.ip_unprivileged_port_start=80` (add the setting to /etc/sysctl.d/ \
+             to keep it), or use a port above 1023"
+        )
+    } else {
+        "run Roundabout with administrator rights, or use a port above 1023".into()
+    }
+}
+
+/// `Ok` when this process may listen on `addr` now (the socket is closed again at once).
+pub(crate) fn bindable(addr: SocketAddr) -> Result<(), ListenError> {
+    bind_one(addr).map(drop)
 }
 
 /// Binds every address of a Listener. For a loopback pair (not `exposed`) the IPv6 half is optional: the machine

@@ -22,7 +22,7 @@ use bytes::Bytes;
 use http::{HeaderValue, Request, Response};
 
 pub(crate) use body::{ClientBody, ClientBodyError};
-pub(crate) use listener::{Draining, Running, bind};
+pub(crate) use listener::{Draining, ListenError, Running, bind, bindable};
 pub(crate) use upgrade::ClientUpgrade;
 
 /// How long a client may take to send a request head, and how long an idle keep-alive connection is kept. One
