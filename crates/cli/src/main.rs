@@ -3,6 +3,7 @@
 
 mod check;
 mod demo;
+mod doctor;
 mod print;
 mod serve;
 mod trust;
@@ -55,6 +56,13 @@ enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Check what stands between you and your URLs working: Listeners running, ports 80 and 443, the local CA and
+    /// where it is trusted, *.localhost resolving, each Upstream answering; every problem with its fix.
+    Doctor {
+        /// Config file to check instead of the one in your config directory.
+        #[arg(long, value_name = "PATH")]
+        config: Option<PathBuf>,
+    },
     /// Print where the config file lives.
     ConfigPath,
     /// Print the path of Roundabout's local CA certificate (PEM), creating the CA on first use. It signs
@@ -105,6 +113,7 @@ fn main() -> ExitCode {
             Command::Check { config } => check::run(config).await,
             Command::Demo { bind, json, quiet } => demo::run(&bind, Printer::new(json, quiet)).await,
             Command::Ca => ca(),
+            Command::Doctor { config } => doctor::run(config).await,
             Command::Trust { status, remove, nss_db, anchors } => {
                 let action = match (status, remove) {
                     (true, _) => trust::Action::Status,

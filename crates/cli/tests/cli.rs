@@ -97,6 +97,37 @@ fn trust_installs_reports_and_removes_the_ca_store_by_store() {
 }
 
 #[test]
+fn doctor_names_each_problem_with_its_fix() {
+    let home = tempfile::tempdir().unwrap();
+    let live = Upstream::start("live");
+    let dead = format!("http://127.0.0.1:{}", dead_port());
+    let config = home.path().join("config.json");
+    let free = dead_port();
+    write_config(
+        &config,
+        &json!({"version": 1, "listeners": [{"name": "web", "bind": format!("127.0.0.1:{free}")}],
+                "targets": [{"name": "app", "upstreams": [{"url": live.url()}, {"url": dead}]}]}),
+    );
+    let out = roundabout(&["doctor", "--config", config.to_str().unwrap()], home.path());
+    let report = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    let found = |needle: &str| {
+        report.lines().find(|l| l.contains(needle)).unwrap_or_else(|| panic!("{needle}:\n{report}")).to_owned()
+    };
+    assert!(found("listener web").contains("✗ listener web (127.0.0.1:"), "{report}");
+    assert!(found("listener web").contains("start Roundabout"), "{report}");
+    assert!(found(&live.url()).contains("✓"), "{report}");
+    assert!(found(&dead).contains("✗") && found(&dead).contains("is the dev server running?"), "{report}");
+    assert!(found("local CA").contains("not created yet"), "{report}");
+    assert!(report.ends_with("problems found.\n"), "{report}");
+
+    let serve = Roundabout::spawn(&["serve", "--config", config.to_str().unwrap()], home.path());
+    serve.listener_port("web");
+    let report = text(&roundabout(&["doctor", "--config", config.to_str().unwrap()], home.path()).stdout);
+    assert!(report.contains("✓ listener web"), "{report}");
+}
+
+#[test]
 fn check_lists_every_problem_with_its_path() {
     let home = tempfile::tempdir().unwrap();
     let file = home.path().join("c.json");

@@ -26,8 +26,8 @@ mod upstream;
 
 pub use config::{Config, ConfigIssue, ConfigIssues, ConfigStore, SaveOutcome, StoreError};
 pub use engine::{
-    DEMO_HOST, Engine, EngineError, EngineHandle, EngineOptions, FirstRun, ListenerStatus, Status, TargetStatus,
-    UpstreamStatus,
+    Check, DEMO_HOST, Engine, EngineError, EngineHandle, EngineOptions, FirstRun, ListenerStatus, Status, TargetStatus,
+    UpstreamStatus, diagnose,
 };
 pub use event::{Event, EventStream, HealthEvent, HealthState, ListenerEvent, ListenerState, Received, RequestEvent};
 pub use server::HEADER_READ_TIMEOUT;

@@ -7,6 +7,7 @@
 //! [`Mux`] snapshot.
 
 mod demo;
+mod doctor;
 mod drain;
 mod error;
 mod first_run;
@@ -23,6 +24,7 @@ use tokio::sync::Mutex;
 
 pub use self::demo::DEMO_HOST;
 use self::demo::DemoUpstreams;
+pub use self::doctor::{Check, diagnose};
 pub use self::error::EngineError;
 pub use self::first_run::FirstRun;
 use self::listeners::{Binder, Slot};
