@@ -13,9 +13,9 @@ use crate::others::{self, Snapshot};
 use crate::pin::Pinning;
 use crate::process::{Running, Stop};
 use crate::results::MemoryRow;
-use crate::roundabout::{self, ServeOutput};
+use crate::roundabout::{self, Listeners, ServeOutput};
 use crate::subject::{Role, Subject};
-use crate::{nginx, ports};
+use crate::{nginx, ports, tls};
 
 /// Everything running for the benchmark. Fields drop in order: proxies, then upstreams, then the temp dir.
 pub struct Lab {
@@ -27,6 +27,8 @@ pub struct Lab {
     pub log: ServeOutput,
     /// What `serve --quiet` printed.
     pub quiet_log: Option<ServeOutput>,
+    /// The HTTPS files (CA, nginx's leaf, the wrk script) when the proxies have TLS Listeners.
+    pub tls: Option<tls::Files>,
     /// The one process serving the three upstream ports.
     upstreams: Running,
     /// Configs, logs and nginx's files.
@@ -34,30 +36,57 @@ pub struct Lab {
 }
 
 impl Lab {
-    /// Starts the upstreams and every subject, each waited on until it accepts.
-    pub fn start(pinning: &Pinning, roundabout_binary: &Path, nginx_binary: &Path, quiet: bool) -> Result<Lab, String> {
+    /// Starts the upstreams and every subject, each waited on until it accepts; with `https`, every proxy also
+    /// gets a TLS Listener (Roundabout's CA created first, nginx's leaf minted from it).
+    pub fn start(
+        pinning: &Pinning,
+        (roundabout_binary, nginx_binary): (&Path, &Path),
+        quiet: bool,
+        https: bool,
+    ) -> Result<Lab, String> {
         let dir = tempfile::Builder::new()
             .prefix("roundabout-bench-")
             .tempdir()
             .map_err(|e| format!("cannot create a temp dir: {e}"))?;
-        let ports = ports::free_ports(6)?;
+        let tls = if https { Some(tls::prepare(roundabout_binary, dir.path())?) } else { None };
+        let ports = ports::free_ports(9)?;
         let (upstream_ports, proxy_ports) = ports.split_at(3);
+        // Proxy i listens on proxy_ports[i], and with TLS on proxy_ports[i + 3].
+        let tls_port = |i: usize| tls.as_ref().map(|_| proxy_ports[i + 3]);
         let upstreams = start_upstreams(pinning, upstream_ports)?;
-        let mut subjects = vec![Subject { role: Role::Direct, port: upstream_ports[0], process: None }];
-        let start_roundabout =
-            |port, quiet| roundabout::start(roundabout_binary, pinning, dir.path(), port, upstream_ports, quiet);
-        let (process, log) = start_roundabout(proxy_ports[0], false)?;
-        subjects.push(Subject { role: Role::Roundabout, port: proxy_ports[0], process: Some(process) });
+        let mut subjects = vec![Subject { role: Role::Direct, port: upstream_ports[0], tls_port: None, process: None }];
+        let start_roundabout = |i: usize, quiet| {
+            let data_home = tls.as_ref().map(|files| files.data_home.as_path());
+            let listeners = Listeners { port: proxy_ports[i], tls: tls_port(i).zip(data_home) };
+            roundabout::start(roundabout_binary, pinning, dir.path(), listeners, upstream_ports, quiet)
+        };
+        let (process, log) = start_roundabout(0, false)?;
+        subjects.push(Subject {
+            role: Role::Roundabout,
+            port: proxy_ports[0],
+            tls_port: tls_port(0),
+            process: Some(process),
+        });
         let mut quiet_log = None;
         if quiet {
-            let (process, output) = start_roundabout(proxy_ports[1], true)?;
-            subjects.push(Subject { role: Role::RoundaboutQuiet, port: proxy_ports[1], process: Some(process) });
+            let (process, output) = start_roundabout(1, true)?;
+            subjects.push(Subject {
+                role: Role::RoundaboutQuiet,
+                port: proxy_ports[1],
+                tls_port: tls_port(1),
+                process: Some(process),
+            });
             quiet_log = Some(output);
         }
-        let nginx = nginx::start(nginx_binary, pinning, dir.path(), proxy_ports[2], upstream_ports)?;
-        subjects.push(Subject { role: Role::Nginx, port: proxy_ports[2], process: Some(nginx) });
+        let nginx_tls = tls.as_ref().zip(tls_port(2)).map(|(files, port)| nginx::Tls {
+            port,
+            cert: &files.leaf_cert,
+            key: &files.leaf_key,
+        });
+        let nginx = nginx::start(nginx_binary, pinning, dir.path(), (proxy_ports[2], nginx_tls), upstream_ports)?;
+        subjects.push(Subject { role: Role::Nginx, port: proxy_ports[2], tls_port: tls_port(2), process: Some(nginx) });
         let peaks = vec![0; subjects.len()];
-        Ok(Lab { subjects, peaks, log, quiet_log, upstreams, dir })
+        Ok(Lab { subjects, peaks, log, quiet_log, tls, upstreams, dir })
     }
 
     /// Runs `load` against subject `i` while sampling its RSS; `Err` only when a process of the lab died. A
@@ -67,7 +96,7 @@ impl Lab {
         &mut self,
         i: usize,
         wait_for_quiet: Duration,
-        load: impl FnOnce(u16) -> Result<Measurement, String>,
+        load: impl FnOnce(&Subject) -> Result<Measurement, String>,
     ) -> Result<Measurement, String> {
         if !wait_for_quiet.is_zero() {
             others::wait_for_quiet(wait_for_quiet);
@@ -75,7 +104,7 @@ impl Lab {
         let subject = &mut self.subjects[i];
         let sampler = subject.process.as_ref().map(|p| PeakSampler::start(p.pid()));
         let others = Snapshot::take();
-        let measured = load(subject.port);
+        let measured = load(subject);
         let disturbance = others.disturbance();
         if let Some(sampler) = sampler {
             self.peaks[i] = self.peaks[i].max(sampler.finish());

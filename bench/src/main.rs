@@ -2,6 +2,7 @@
 //! ratios compare like with like on the same machine at the same moment. `bench/run` installs the tools, builds,
 //! and runs `roundabout-bench run`; the other subcommands are the pieces the driver starts as child processes.
 
+mod h2load;
 mod http_load;
 mod interrupt;
 mod lab;
@@ -23,6 +24,8 @@ mod scenario;
 mod stream;
 mod subject;
 mod targets;
+mod tls;
+mod tls_load;
 mod upstream;
 mod wrk;
 mod ws_load;
@@ -57,6 +60,8 @@ enum Command {
     WsLoad(ws_load::WsLoadArgs),
     /// Paced HTTP load: GETs at a fixed rate over keep-alive connections; prints one JSON line (bench/app uses it).
     HttpLoad(http_load::HttpLoadArgs),
+    /// Handshake load: a new connection and full TLS handshake per GET; prints one JSON line.
+    TlsLoad(tls_load::TlsLoadArgs),
 }
 
 /// What `run` measures and for how long.
@@ -68,7 +73,7 @@ pub struct RunArgs {
     /// Length of one measurement in seconds.
     #[arg(long, default_value_t = 5)]
     pub duration_secs: u64,
-    /// Run only these scenarios (repeatable): small, 64k, one-connection, websocket.
+    /// Run only these scenarios (repeatable): small, 64k, one-connection, websocket, https, h2, handshakes.
     #[arg(long = "scenario", value_name = "NAME")]
     pub scenarios: Vec<String>,
     /// Before each measurement, wait up to this many seconds for other processes (a compile, say) to go quiet;
@@ -89,6 +94,7 @@ fn main() -> ExitCode {
         Some(Command::Upstream { ports }) => upstream::serve(&ports),
         Some(Command::WsLoad(args)) => ws_load::run(&args),
         Some(Command::HttpLoad(args)) => http_load::run(&args),
+        Some(Command::TlsLoad(args)) => tls_load::run(&args),
         Some(Command::Run(args)) => run::run(&args),
         None => run::run(&cli.run),
     };

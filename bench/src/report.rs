@@ -64,11 +64,16 @@ fn scenario_table(text: &mut String, s: &ScenarioResults, headline: Role) {
             continue;
         }
         let star = if role == headline { " (judged)" } else { "" };
+        // The HTTPS scenarios have no direct run (the upstreams speak plain HTTP).
+        let direct = if s.runs.iter().any(|(r, _)| *r == Role::Direct) {
+            format!("{} direct's req/s, ", times(ratio(rps(role), rps(Role::Direct))))
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             text,
-            "{}{star}: {} direct's req/s, {} nginx's req/s, p99 {} nginx's",
+            "{}{star}: {direct}{} nginx's req/s, p99 {} nginx's",
             role.label(),
-            times(ratio(rps(role), rps(Role::Direct))),
             times(ratio(rps(role), rps(Role::Nginx))),
             times(ratio(p99(role), p99(Role::Nginx))),
         );
@@ -208,5 +213,33 @@ mod tests {
         assert!(text.contains("PASS  p99 <= nginx's, small"));
         assert!(text.contains("PASS  idle RSS <= 15 MiB after start, roundabout (log on)"));
         assert!(text.contains("n/a   req/s >= 1.0x nginx, 64k"));
+        assert!(text.contains("n/a   req/s >= 1.0x nginx, handshakes"));
+        assert!(!text.contains("TLS warm-up"));
+    }
+
+    #[test]
+    fn an_https_scenario_has_no_direct_ratio_and_tls_memory_is_judged() {
+        let m = |rps: f64, p99_us: f64| Measurement { rps, p50_us: 1.0, p99_us, problems: vec![] };
+        let h2 = crate::scenario::ALL.into_iter().find(|s| s.name == "h2").unwrap();
+        let results = Results {
+            scenarios: vec![ScenarioResults {
+                scenario: h2,
+                runs: vec![(Role::Roundabout, vec![m(300.0, 90.0)]), (Role::Nginx, vec![m(100.0, 100.0)])],
+            }],
+            memory: vec![MemoryRow {
+                role: Role::Roundabout,
+                idle_start_kib: 8 * 1024,
+                idle_warm_kib: 16 * 1024,
+                peak_load_kib: 20 * 1024,
+                idle_end_kib: 10 * 1024,
+            }],
+            https: true,
+            ..Results::default()
+        };
+        let text = render(&results);
+        assert!(text.contains("roundabout (log on) (judged): 3.00x nginx's req/s, p99 0.90x nginx's\n"));
+        assert!(text.contains("PASS  req/s >= 1.0x nginx, h2"));
+        assert!(text.contains("PASS  p99 <= nginx's, h2"));
+        assert!(text.contains("FAIL  idle RSS <= 15 MiB after TLS warm-up, roundabout (log on)"));
     }
 }

@@ -22,6 +22,8 @@ pub struct Results {
     pub log_lines: (u64, u64),
     /// Observations that explain numbers, printed before the targets.
     pub notes: Vec<String>,
+    /// Whether the proxies had TLS Listeners (and the warm-up went over HTTPS too).
+    pub https: bool,
 }
 
 /// One scenario's measurements.

@@ -1,5 +1,6 @@
 //! Roundabout under test: `roundabout serve` on the proxy CPU with a config round-robin over the three upstreams,
-//! its request log read and discarded by a driver thread as a terminal would consume it.
+//! its request log read and discarded by a driver thread as a terminal would consume it. With HTTPS scenarios the
+//! same process has a second Listener with `"tls": true`, its CA in the run's temp directory (`XDG_DATA_HOME`).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -54,19 +55,28 @@ pub struct ServeOutput {
     stderr: PathBuf,
 }
 
-/// Writes a config listening on `port` round-robin over `upstreams`, starts `serve` on the proxy CPU and waits
-/// until the Listener accepts.
+/// Where a `serve` listens: plain HTTP, and HTTPS with its CA under a data directory.
+#[derive(Debug, Clone, Copy)]
+pub struct Listeners<'a> {
+    /// The plain Listener.
+    pub port: u16,
+    /// The TLS Listener and the `XDG_DATA_HOME` holding the CA (see `tls::prepare`).
+    pub tls: Option<(u16, &'a Path)>,
+}
+
+/// Writes a config listening on `listeners` round-robin over `upstreams`, starts `serve` on the proxy CPU and waits
+/// until every Listener accepts.
 pub fn start(
     binary: &Path,
     pinning: &Pinning,
     dir: &Path,
-    port: u16,
+    listeners: Listeners<'_>,
     upstreams: &[u16],
     quiet: bool,
 ) -> Result<(Running, ServeOutput), String> {
     let name = if quiet { "roundabout-quiet" } else { "roundabout" };
     let config = dir.join(format!("{name}.json"));
-    std::fs::write(&config, config_json(port, upstreams))
+    std::fs::write(&config, config_json(listeners.port, listeners.tls.map(|(port, _)| port), upstreams))
         .map_err(|e| format!("cannot write {}: {e}", config.display()))?;
     let stderr = dir.join(format!("{name}.stderr"));
     let stderr_file = std::fs::File::create(&stderr).map_err(|e| format!("cannot create {}: {e}", stderr.display()))?;
@@ -75,6 +85,9 @@ pub fn start(
     if quiet {
         command.arg("--quiet");
     }
+    if let Some((_, data_home)) = listeners.tls {
+        command.env("XDG_DATA_HOME", data_home);
+    }
     let mut process = Running::spawn(name, &mut command, Stop::Kill)?;
     let log_lines = Arc::new(AtomicU64::new(0));
     if let Some(stdout) = process.child_mut().stdout.take() {
@@ -82,8 +95,10 @@ pub fn start(
         std::thread::spawn(move || count_lines(stdout, &counter));
     }
     let output = ServeOutput { log_lines, stderr };
-    ports::wait_listening(port, Duration::from_secs(10), || process.check_alive())
-        .map_err(|e| format!("{e}\n{name} said:\n{}", output.stderr_text()))?;
+    for port in std::iter::once(listeners.port).chain(listeners.tls.map(|(port, _)| port)) {
+        ports::wait_listening(port, Duration::from_secs(10), || process.check_alive())
+            .map_err(|e| format!("{e}\n{name} said:\n{}", output.stderr_text()))?;
+    }
     Ok((process, output))
 }
 
@@ -120,12 +135,15 @@ impl ServeOutput {
     }
 }
 
-/// The config: one Listener on `port`, one catch-all Target round-robin (the default strategy) over `upstreams`.
-fn config_json(port: u16, upstreams: &[u16]) -> String {
+/// The config: a Listener on `port` (and an HTTPS one on `tls_port`), one catch-all Target round-robin (the
+/// default strategy) over `upstreams`, whatever the Host or server name.
+fn config_json(port: u16, tls_port: Option<u16>, upstreams: &[u16]) -> String {
     let upstreams: Vec<_> = upstreams.iter().map(|p| json!({ "url": format!("http://127.0.0.1:{p}") })).collect();
+    let mut listeners = vec![json!({ "name": "bench", "bind": format!("127.0.0.1:{port}") })];
+    listeners.extend(tls_port.map(|p| json!({ "name": "bench-tls", "bind": format!("127.0.0.1:{p}"), "tls": true })));
     let config = json!({
         "version": 1,
-        "listeners": [{ "name": "bench", "bind": format!("127.0.0.1:{port}") }],
+        "listeners": listeners,
         "targets": [{ "name": "bench", "match": {}, "upstreams": upstreams }],
     });
     config.to_string()
@@ -144,9 +162,12 @@ mod tests {
 
     #[test]
     fn the_config_is_one_listener_and_one_round_robin_target() {
-        let config: serde_json::Value = serde_json::from_str(&config_json(9000, &[9001, 9002, 9003])).unwrap();
+        let config: serde_json::Value = serde_json::from_str(&config_json(9000, None, &[9001, 9002, 9003])).unwrap();
         assert_eq!(config["listeners"][0]["bind"], "127.0.0.1:9000");
+        assert_eq!(config["listeners"].as_array().map(Vec::len), Some(1));
         assert_eq!(config["targets"][0]["upstreams"][2]["url"], "http://127.0.0.1:9003");
         assert_eq!(config["targets"][0]["match"], json!({}));
+        let config: serde_json::Value = serde_json::from_str(&config_json(9000, Some(9443), &[9001])).unwrap();
+        assert_eq!(config["listeners"][1], json!({ "name": "bench-tls", "bind": "127.0.0.1:9443", "tls": true }));
     }
 }

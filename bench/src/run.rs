@@ -16,8 +16,8 @@ use crate::report::render;
 use crate::results::{Results, ScenarioResults};
 use crate::roundabout::{self, ServeOutput};
 use crate::scenario::{self, Load, Scenario};
-use crate::subject::Role;
-use crate::{machine, nginx, stream, targets, wrk, ws_load};
+use crate::subject::{Role, Subject};
+use crate::{h2load, machine, nginx, stream, targets, tls, tls_load, wrk, ws_load};
 
 /// Warm-up length per subject before the first round.
 const WARM_UP_SECS: u64 = 1;
@@ -36,8 +36,12 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
     let roundabout_binary = roundabout::locate(args.roundabout.as_deref())?;
     let nginx_binary = nginx::binary()?;
     let quiet = roundabout::supports_quiet(&roundabout_binary);
-    let mut results =
-        Results { header: header(&pinning, &roundabout_binary, &nginx_binary, quiet), ..Results::default() };
+    let https = scenario::any_tls(&scenarios);
+    let mut results = Results {
+        header: header(&pinning, &roundabout_binary, &nginx_binary, quiet, https),
+        https,
+        ..Results::default()
+    };
     results.header.push(format!(
         "{} round(s) x {}s per subject and scenario, after a {WARM_UP_SECS}s warm-up per subject",
         args.rounds, args.duration_secs
@@ -45,12 +49,21 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
     for line in &results.header {
         eprintln!("{line}");
     }
-    let mut lab = Lab::start(&pinning, &roundabout_binary, &nginx_binary, quiet)?;
+    let mut lab = Lab::start(&pinning, (&roundabout_binary, &nginx_binary), quiet, https)?;
     let idle_start = lab.rss_kib();
+    for (role, port) in lab.subjects.iter().filter_map(|s| Some((s.role, s.tls_port?))) {
+        let line = format!("TLS negotiated with {}: {}", role.label(), tls::negotiated(port));
+        eprintln!("{line}");
+        results.header.push(line);
+    }
     for subject in &lab.subjects {
         interrupt.check()?;
         eprintln!("warm-up: {} ({WARM_UP_SECS}s)", subject.role.label());
-        wrk::run(&pinning, &format!("http://127.0.0.1:{}/small", subject.port), 64, WARM_UP_SECS)?;
+        wrk::run(&pinning, &format!("http://127.0.0.1:{}/small", subject.port), 64, WARM_UP_SECS, None)?;
+        if let (Some(port), Some(files)) = (subject.tls_port, &lab.tls) {
+            eprintln!("warm-up over HTTPS: {} ({WARM_UP_SECS}s)", subject.role.label());
+            wrk::run(&pinning, &https_url(port, "/small"), 64, WARM_UP_SECS, Some(&files.wrk_script))?;
+        }
     }
     let idle_warm = lab.rss_kib();
     for scenario in &scenarios {
@@ -92,14 +105,21 @@ fn rounds(
     scenario: &Scenario,
     args: &RunArgs,
 ) -> Result<ScenarioResults, String> {
-    let mut runs: Vec<(Role, Vec<Measurement>)> = lab.subjects.iter().map(|s| (s.role, Vec::new())).collect();
+    // The HTTPS scenarios leave out direct: the upstreams have no TLS.
+    let mut runs: Vec<(usize, Role, Vec<Measurement>)> = (lab.subjects.iter().enumerate())
+        .filter(|(_, s)| !scenario.load.tls() || s.tls_port.is_some())
+        .map(|(i, s)| (i, s.role, Vec::new()))
+        .collect();
+    let tls_files = lab.tls.clone();
     for round in 1..=args.rounds {
-        for (i, (role, measurements)) in runs.iter_mut().enumerate() {
+        for (i, role, measurements) in &mut runs {
             interrupt.check()?;
             let wait = Duration::from_secs(args.wait_quiet_secs);
             let mut attempt = 1;
             let measured = loop {
-                let measured = lab.measure(i, wait, |port| measure(pinning, scenario, port, args.duration_secs))?;
+                let measured = lab.measure(*i, wait, |subject| {
+                    measure(pinning, scenario, subject, tls_files.as_ref(), args.duration_secs)
+                })?;
                 if !measured.is_disturbed() || attempt == ATTEMPTS {
                     break measured;
                 }
@@ -111,29 +131,55 @@ fn rounds(
             measurements.push(measured);
         }
     }
-    Ok(ScenarioResults { scenario: *scenario, runs })
+    Ok(ScenarioResults { scenario: *scenario, runs: runs.into_iter().map(|(_, role, m)| (role, m)).collect() })
 }
 
 /// One measurement of one subject.
-fn measure(pinning: &Pinning, scenario: &Scenario, port: u16, secs: u64) -> Result<Measurement, String> {
+fn measure(
+    pinning: &Pinning,
+    scenario: &Scenario,
+    subject: &Subject,
+    tls: Option<&tls::Files>,
+    secs: u64,
+) -> Result<Measurement, String> {
+    let port = subject.port;
+    let tls = || subject.tls_port.zip(tls).ok_or_else(|| format!("{} has no TLS Listener", subject.role.label()));
     match scenario.load {
         Load::Http { path, connections } => {
-            wrk::run(pinning, &format!("http://127.0.0.1:{port}{path}"), connections, secs)
+            wrk::run(pinning, &format!("http://127.0.0.1:{port}{path}"), connections, secs, None)
         }
         Load::WebSocket { connections } => {
             ws_load::spawn(pinning, &format!("ws://127.0.0.1:{port}/ws"), connections, secs)
         }
+        Load::Https { path, connections } => {
+            let (port, files) = tls()?;
+            wrk::run(pinning, &https_url(port, path), connections, secs, Some(&files.wrk_script))
+        }
+        Load::H2 { path, clients, streams } => {
+            let (port, files) = tls()?;
+            let connect_to = format!("127.0.0.1:{port}");
+            h2load::run(pinning, &https_url(port, path), &connect_to, (clients, streams), secs, &files.h2load_log)
+        }
+        Load::Handshakes { path, connections } => {
+            let (port, _) = tls()?;
+            tls_load::spawn(pinning, &https_url(port, path), &format!("127.0.0.1:{port}"), connections, secs)
+        }
     }
 }
 
+/// `https://bench.localhost:<port><path>`: the name is the SNI and Host; the load generators connect to 127.0.0.1.
+fn https_url(port: u16, path: &str) -> String {
+    format!("https://{}:{port}{path}", tls::NAME)
+}
+
 /// The lines above the tables: pinning, versions, and what exactly is compared.
-fn header(pinning: &Pinning, roundabout: &Path, nginx: &Path, quiet: bool) -> Vec<String> {
+fn header(pinning: &Pinning, roundabout: &Path, nginx: &Path, quiet: bool, https: bool) -> Vec<String> {
     let quiet_line = if quiet {
         "roundabout --quiet: no request log and no request events; judged against nginx (access_log off)"
     } else {
         "roundabout --quiet: not in this build; only the log-on variant is measured and judged"
     };
-    vec![
+    let mut lines = vec![
         pinning.describe(),
         format!("{}; {}; {}", crate::roundabout::version(roundabout), nginx::version(nginx), wrk::version(pinning)),
         machine::describe(),
@@ -147,7 +193,27 @@ fn header(pinning: &Pinning, roundabout: &Path, nginx: &Path, quiet: bool) -> Ve
         "load: wrk -t1 (HTTP) and roundabout-bench ws-load (WebSocket), one thread each; subjects interleaved \
          per round; medians over rounds"
             .to_string(),
-    ]
+    ];
+    if https {
+        lines.extend([
+            format!(
+                "roundabout TLS: a second Listener with \"tls\": true in the same process (rustls, ALPN h2 and \
+                 http/1.1), its leaf for {} minted from its CA in the run's XDG_DATA_HOME",
+                tls::NAME
+            ),
+            nginx::TLS_SETUP.to_string(),
+            format!(
+                "HTTPS load ({}): SNI and Host {}, connecting to 127.0.0.1, no certificate verification; https: wrk -t1 \
+                 with a Lua resolver; h2: h2load -t1 -c4 -m64 --connect-to, p50/p99 from its --log-file (request \
+                 start to end of response; h2load prints only min/mean/max/sd); handshakes: roundabout-bench \
+                 tls-load (rustls client, resumption off: a full handshake per request; latency from TCP connect to \
+                 end of response)",
+                h2load::version(),
+                tls::NAME
+            ),
+        ]);
+    }
+    lines
 }
 
 /// A measurement in a few words for the progress lines.

@@ -44,8 +44,10 @@ impl Role {
 pub struct Subject {
     /// What it is.
     pub role: Role,
-    /// The loopback port its load goes to.
+    /// The loopback port its plain HTTP load goes to.
     pub port: u16,
+    /// The port of its TLS Listener, when the run has HTTPS scenarios (never for direct).
+    pub tls_port: Option<u16>,
     /// The proxy process (none for direct: the upstream is shared by everyone).
     pub process: Option<Running>,
 }

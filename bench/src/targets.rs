@@ -38,7 +38,7 @@ impl Verdict {
 pub fn verdicts(results: &Results) -> Vec<Verdict> {
     let headline = results.headline();
     let mut verdicts = Vec::new();
-    for name in ["small", "64k"] {
+    for name in ["small", "64k", "https", "h2", "handshakes"] {
         let judged = results.scenario(name).and_then(|s| {
             ratio(s.summary(headline).map(|m| m.rps), s.summary(Role::Nginx).map(|m| m.rps))
                 .map(|r| (r >= 1.0, format!("{r:.2}x")))
@@ -55,6 +55,11 @@ pub fn verdicts(results: &Results) -> Vec<Verdict> {
         for (when, kib) in [("after start", m.idle_start_kib), ("after the load", m.idle_end_kib)] {
             let judged = (kib <= IDLE_RSS_LIMIT_KIB, mebibytes(kib));
             verdicts.push(Verdict::new(format!("idle RSS <= 15 MiB {when}, {}", m.role.label()), Some(judged)));
+        }
+        if results.https {
+            let judged = (m.idle_warm_kib <= IDLE_RSS_LIMIT_KIB, mebibytes(m.idle_warm_kib));
+            let target = format!("idle RSS <= 15 MiB after TLS warm-up, {}", m.role.label());
+            verdicts.push(Verdict::new(target, Some(judged)));
         }
     }
     for s in &results.streams {

@@ -1,18 +1,27 @@
 //! HTTP load with wrk (pinned to the load CPU) and the parsing of its `--latency` report.
 
+use std::path::Path;
 use std::process::Stdio;
 
 use crate::measurement::Measurement;
 use crate::pin::Pinning;
 
-/// Runs `wrk -t1 -c<connections> -d<secs>s --latency <url>` on the load CPU and parses what it prints.
-pub fn run(pinning: &Pinning, url: &str, connections: u32, secs: u64) -> Result<Measurement, String> {
-    let output = pinning
-        .load_command("wrk")
-        .args(["-t1", &format!("-c{connections}"), &format!("-d{secs}s"), "--latency", url])
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("cannot run wrk: {e}"))?;
+/// Runs `wrk -t1 -c<connections> -d<secs>s --latency [-s <script>] <url>` on the load CPU and parses what it
+/// prints. wrk speaks TLS for an `https` URL (Debian's links OpenSSL) and verifies no certificate
+/// (`SSL_VERIFY_NONE`).
+pub fn run(
+    pinning: &Pinning,
+    url: &str,
+    connections: u32,
+    secs: u64,
+    script: Option<&Path>,
+) -> Result<Measurement, String> {
+    let mut command = pinning.load_command("wrk");
+    command.args(["-t1", &format!("-c{connections}"), &format!("-d{secs}s"), "--latency"]);
+    if let Some(script) = script {
+        command.arg("-s").arg(script);
+    }
+    let output = command.arg(url).stdin(Stdio::null()).output().map_err(|e| format!("cannot run wrk: {e}"))?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
