@@ -386,6 +386,7 @@ mod tests {
         }
         h.answered();
         assert!(!h.is_healthy(), "ejected until a probe or a last-resort attempt succeeds");
+        assert!(matches!(h.view(Instant::now()), View::Unhealthy { failures: 3, .. }), "the streak is kept");
         assert_eq!(h.succeeded(), Some(Change::Healthy));
     }
 

@@ -189,7 +189,7 @@ fn size_line(line: &[u8]) -> Result<u64, ChunkError> {
     if digits == 0 || digits > 16 {
         return Err(ChunkError::Size);
     }
-    let size = line[..digits].iter().fold(0u64, |n, d| (n << 4) | u64::from(hex_value(*d)));
+    let size = line[..digits].iter().fold(0u64, |n, d| n * 16 + u64::from(hex_value(*d)));
     let mut rest = skip_whitespace(&line[digits..]);
     while !rest.is_empty() {
         rest = extension(rest).ok_or(if rest[0] == b';' { ChunkError::Extension } else { ChunkError::Size })?;
@@ -397,6 +397,46 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn sizes_are_hex_in_either_case_up_to_sixteen_digits() {
+        assert_eq!(size_line(b"b"), Ok(11));
+        assert_eq!(size_line(b"fF"), Ok(255));
+        assert_eq!(size_line(b"0000000000000010"), Ok(16), "sixteen digits");
+        assert_eq!(size_line(b"ffffffffffffffff"), Ok(u64::MAX));
+        assert_eq!(size_line(b"00000000000000010"), Err(ChunkError::Size), "seventeen digits");
+    }
+
+    #[test]
+    fn quoted_strings_follow_rfc_9110() {
+        for good in [&b"1;a=\"\""[..], b"1;a=\"x\\\ty\"", b"1;a=\"\\\x80\"", b"1;a=\"\x80\xff\"", b"1;a=\"\\\"\""] {
+            assert_eq!(size_line(good), Ok(1), "{:?}", String::from_utf8_lossy(good));
+        }
+        for bad in
+            [&b"1;a=\"\\\x7f\""[..], b"1;a=\"\\\x01\"", b"1;a=\"\\\"x", b"1;a=\"\\", b"1;a=\"\x7f\"", b"1;a=\"x\\"]
+        {
+            assert_eq!(size_line(bad), Err(ChunkError::Extension), "{:?}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[test]
+    fn lines_and_sections_up_to_the_limit_wait_for_more() {
+        let mut decoder = ChunkedDecoder::default();
+        let mut line = BytesMut::from(&b"1;a="[..]);
+        line.extend(std::iter::repeat_n(b'b', MAX_SIZE_LINE - 4));
+        assert!(matches!(decoder.decode(&mut line), Ok(Decoded::More)), "exactly the limit, no line end yet");
+        line.extend_from_slice(b"\r\nx");
+        assert!(matches!(decoder.decode(&mut line), Ok(Decoded::Data(_))));
+        let mut decoder = ChunkedDecoder { state: State::Trailers, searched: 0 };
+        let mut section = BytesMut::from(&b"x-a: "[..]);
+        section.extend(std::iter::repeat_n(b'v', MAX_TRAILERS - 5));
+        assert!(matches!(decoder.decode(&mut section), Ok(Decoded::More)), "exactly the limit, no end yet");
+        let mut decoder = ChunkedDecoder { state: State::Trailers, searched: 0 };
+        let mut section = BytesMut::from(&b"x-a: "[..]);
+        section.extend(std::iter::repeat_n(b'v', MAX_TRAILERS / 2));
+        section.extend_from_slice(b"\r\n\r\n");
+        assert!(matches!(decoder.decode(&mut section), Ok(Decoded::Trailers(_))), "a section within the limit");
     }
 
     #[test]

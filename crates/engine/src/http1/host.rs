@@ -70,6 +70,8 @@ mod tests {
             "[v1.fe80::a+en1]",
             "xn--bcher-kva.localhost",
             "a%2Db.localhost",
+            "%41pp.localhost",
+            "a%41%42.localhost",
             "",
             "app.localhost:",
         ] {
@@ -93,6 +95,10 @@ mod tests {
             "a%zz",
             "a%2",
             "app.localhost\t",
+            "[v1.]",
+            "a%41%zz",
+            "%4",
+            "a%4",
             "a\"b",
             "é.localhost",
         ] {

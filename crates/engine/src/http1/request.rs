@@ -205,6 +205,8 @@ mod tests {
         let head = format!("GET / HTTP/1.1\r\nHost: a\r\nx: {}\x01\r\n\r\n", "a".repeat(MAX_REQUEST_HEAD));
         assert!(matches!(parse(&head), Err(RequestError::HeadTooLarge)));
         assert!(matches!(parse(&head[..MAX_REQUEST_HEAD - 10]), Ok(None)), "shorter, it waits for more");
+        let big = format!("GET / HTTP/1.1\r\nHost: a\r\nx: {}\r\n\r\n", "a".repeat(MAX_REQUEST_HEAD / 2));
+        assert!(parse(&big).unwrap().is_some(), "a head within the limit is read");
     }
 
     #[test]
@@ -266,6 +268,10 @@ mod tests {
         let absolute = head("GET http://app.localhost:8800/x HTTP/1.1\r\nHost: other\r\n\r\n");
         assert_eq!(absolute.parts.uri.authority().map(http::uri::Authority::as_str), Some("app.localhost:8800"));
         assert_eq!(head("OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n").parts.uri, "*");
+        assert_eq!(
+            head("GET https://app.localhost/x HTTP/1.1\r\nHost: a\r\n\r\n").parts.uri,
+            "https://app.localhost/x"
+        );
         assert_eq!(head("CONNECT a.localhost:443 HTTP/1.1\r\nHost: a\r\n\r\n").parts.method, Method::CONNECT);
         for bad in ["GET a.localhost:80", "GET *", "GET ftp://a/x", "GET a/b"] {
             assert!(

@@ -228,6 +228,22 @@ mod tests {
     }
 
     #[test]
+    fn with_nothing_eligible_the_rotation_goes_on_over_all() {
+        let b = Balancer::new(Strategy::RoundRobin);
+        let picks: Vec<usize> = (0..4).map(|_| b.first(3, &[], |_| false, |_| 0)).collect();
+        assert_eq!(picks, [0, 1, 2, 0]);
+        assert_eq!(b.strategy(), Strategy::RoundRobin);
+        assert_eq!(Balancer::new(Strategy::Random).strategy(), Strategy::Random);
+    }
+
+    #[test]
+    fn random_draws_come_from_splitmix64() {
+        // The reference outputs of SplitMix64 (Steele, Lea, Flood 2014) for the first seeds of its sequence.
+        assert_eq!(splitmix64(0), 0xE220_A839_7B1D_CDAF);
+        assert_eq!(splitmix64(0x9E37_79B9_7F4A_7C15), 0x6E78_9E6A_A1B9_65F4);
+    }
+
+    #[test]
     fn first_available_always_starts_at_the_first() {
         assert_eq!(picks(&Balancer::new(Strategy::FirstAvailable), 3, &[], 4), [0, 0, 0, 0]);
     }

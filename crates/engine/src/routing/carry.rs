@@ -128,6 +128,10 @@ mod tests {
             Arc::ptr_eq(&second.targets()[1].upstreams[0].connections, &second.targets()[0].upstreams[0].connections),
             "one origin, one pool"
         );
+        assert!(
+            !Arc::ptr_eq(&second.targets()[0].upstreams[1].connections, &second.targets()[0].upstreams[0].connections),
+            "another origin, another pool"
+        );
     }
 
     #[test]
