@@ -97,6 +97,36 @@ fn trust_installs_reports_and_removes_the_ca_store_by_store() {
 }
 
 #[test]
+fn curl_trusting_only_the_local_ca_gets_https_over_http2_and_http1() {
+    let home = tempfile::tempdir().unwrap();
+    let up = Upstream::start("secure-dev");
+    let config = home.path().join("config.json");
+    write_config(
+        &config,
+        &json!({"version": 1, "listeners": [{"name": "secure", "bind": "127.0.0.1:0", "tls": true}],
+                "targets": [{"name": "app", "match": {"host": "app.localhost"}, "upstreams": [{"url": up.url()}]}]}),
+    );
+    let serve = Roundabout::spawn(&["serve", "--config", config.to_str().unwrap()], home.path());
+    let port = serve.listener_port("secure");
+    let ca = text(&roundabout(&["ca"], home.path()).stdout).trim().to_owned();
+    let url = format!("https://app.localhost:{port}/");
+    let resolve = format!("app.localhost:{port}:127.0.0.1");
+    for (flag, version) in [("--http2", "2"), ("--http1.1", "1.1")] {
+        let out = Command::new("curl")
+            .args(["-sS", "--cacert", &ca, flag, "--resolve", &resolve, "-w", "\n%{http_version}", &url])
+            .output()
+            .unwrap();
+        let said = text(&out.stdout);
+        assert!(out.status.success(), "{flag}: {said}{}", text(&out.stderr));
+        assert!(said.starts_with("served by secure-dev"), "{said}");
+        assert!(said.ends_with(&format!("\n{version}")), "{flag}: {said}");
+    }
+    // Without the CA, curl refuses the certificate: what it trusts is the local CA and nothing else.
+    let untrusted = Command::new("curl").args(["-sS", "--resolve", &resolve, &url]).output().unwrap();
+    assert!(!untrusted.status.success());
+}
+
+#[test]
 fn doctor_names_each_problem_with_its_fix() {
     let home = tempfile::tempdir().unwrap();
     let live = Upstream::start("live");

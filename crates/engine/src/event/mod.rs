@@ -1,5 +1,5 @@
 //! Events: what the live log shows (a served request, or a change), and the bounded bus that carries them
-//! ([`bus`]). The types are serialized for the CLI's `--json`, the app, and their TypeScript bindings.
+//! (`bus.rs`). The types are serialized for the CLI's `--json`, the app, and their TypeScript bindings.
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};

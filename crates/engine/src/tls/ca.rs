@@ -135,7 +135,7 @@ impl LocalCa {
     }
 
     /// Signs a leaf certificate for `name` alone (no wildcard), valid from a little before `now` for
-    /// [`LEAF_LIFETIME`]. Returns the certificate and its new key.
+    /// 180 days. Returns the certificate and its new key.
     pub fn issue(&self, name: &LocalName, now: OffsetDateTime) -> Result<(CertificateDer<'static>, KeyPair), TlsError> {
         let key = KeyPair::generate().map_err(TlsError::Generate)?;
         let mut params = CertificateParams::new(vec![name.as_san()]).map_err(TlsError::Generate)?;
