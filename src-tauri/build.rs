@@ -9,6 +9,10 @@ fn main() {
         "set_listener_enabled",
         "watch_events",
         "digest_shown",
+        "https_state",
+        "trust_ca",
+        "suggested_ports",
+        "doctor",
     ]);
     if let Err(e) = tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest)) {
         // A build script reports failure by exiting non-zero with the reason on stderr.

@@ -4,13 +4,14 @@
 // Tauri deserializes command arguments into owned values; borrowing is not an option for them.
 #![allow(clippy::needless_pass_by_value)]
 
-use roundabout_engine::{Config, ConfigIssue, FirstRun};
+use roundabout_engine::trust::{Privilege, TrustStores};
+use roundabout_engine::{Config, ConfigIssue, FirstRun, LocalCa, diagnose};
 use tauri::State;
 use tauri::ipc::Channel;
 
 use crate::https;
 use crate::shell::Shell;
-use crate::wire::{ApiError, AppState, Digest, HttpsState, SaveResult, SuggestedPorts};
+use crate::wire::{ApiError, AppState, Digest, DoctorCheck, HttpsState, SaveResult, SuggestedPorts};
 
 /// Current config, status, config path and any problem with the file on disk.
 #[tauri::command]
@@ -55,6 +56,19 @@ pub async fn trust_ca() -> Result<HttpsState, ApiError> {
     let state = tauri::async_runtime::spawn_blocking(|| https::state(true)).await.map_err(ApiError::internal)?;
     tracing::info!(stores = state.stores.len(), "trusted the local CA from the app");
     Ok(state)
+}
+
+/// What stands between the user and their URLs working, each with its fix (the checks of `roundabout doctor`).
+#[tauri::command]
+pub async fn doctor(shell: State<'_, Shell>) -> Result<Vec<DoctorCheck>, ApiError> {
+    let config = shell.engine.config().await;
+    let ca_dir = LocalCa::default_dir().map_err(ApiError::internal)?;
+    let checks = tauri::async_runtime::spawn_blocking(move || {
+        diagnose(&config, &ca_dir, &TrustStores::discover(Privilege::None))
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    Ok(checks.into_iter().map(|c| DoctorCheck { subject: c.subject, ok: c.ok, finding: c.finding }).collect())
 }
 
 /// The ports a new Listener should use (80 and 443 when Roundabout may bind them).

@@ -37,6 +37,7 @@ pub fn run() {
             commands::https_state,
             commands::trust_ca,
             commands::suggested_ports,
+            commands::doctor,
         ])
         .build(tauri::generate_context!());
     let app = match app {

@@ -47,6 +47,17 @@ pub struct TrustRow {
     pub note: String,
 }
 
+/// One finding of the doctor's checks (the same as `roundabout doctor`).
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct DoctorCheck {
+    /// What was checked, e.g. `listener web (127.0.0.1:80)`.
+    pub subject: String,
+    /// True when all is well.
+    pub ok: bool,
+    /// What was found and, when not ok, what to do.
+    pub finding: String,
+}
+
 /// The ports a new Listener should use: 80 and 443 when Roundabout may bind them, 8800 and 8443 otherwise.
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct SuggestedPorts {
@@ -158,6 +169,7 @@ mod tests {
         AppState::export_all(&cfg).unwrap();
         HttpsState::export_all(&cfg).unwrap();
         SuggestedPorts::export_all(&cfg).unwrap();
+        DoctorCheck::export_all(&cfg).unwrap();
         ApiError::export_all(&cfg).unwrap();
         SaveResult::export_all(&cfg).unwrap();
         Digest::export_all(&cfg).unwrap();

@@ -198,6 +198,19 @@ describe("Roundabout desktop app", () => {
     }
   });
 
+  it("shows the local CA and where it is trusted (the backend's HTTPS commands are allowed)", async () => {
+    const toggle = await s.find('button[aria-controls="https-body"]');
+    if ((await toggle.attribute("aria-expanded")) !== "true") await toggle.click();
+    await eventually(async () => {
+      const ca = await shownText(await s.find(".ca .path"));
+      assert.ok(ca.startsWith(tmp) && ca.endsWith("roundabout-ca.pem"), `the CA in the test's data dir: ${ca}`);
+      const stores = await s.findAll('ul[aria-label="Trust stores"] li.store');
+      const texts = await Promise.all(stores.map(shownText));
+      const chromium = texts.find((t) => t.includes("Chromium, Chrome"));
+      assert.ok(chromium?.includes(tmp), `the NSS database in the test's home: ${texts.join(" | ")}`);
+    }, { timeout: UI_TIMEOUT, what: "the HTTPS panel's CA path and stores" });
+  });
+
   it("follows an edit of the file made elsewhere", async () => {
     const config = JSON.parse(await readFile(configFile, "utf8"));
     const target = config.targets.find((t) => t.name === "e2e");

@@ -1,6 +1,8 @@
 // The only module that talks to the backend: Tauri commands through `invoke`, live Digests through a `Channel`.
 import { Channel, invoke } from "@tauri-apps/api/core";
-import type { ApiError, AppState, Config, ConfigIssue, Digest, SaveResult } from "./types";
+import type {
+  ApiError, AppState, Config, ConfigIssue, Digest, DoctorCheck, HttpsState, SaveResult, SuggestedPorts,
+} from "./types";
 
 /** Every rejection as an ApiError, whatever the shell sent (a string from a panic, an Error from the bridge…). */
 export function toApiError(e: unknown): ApiError {
@@ -27,6 +29,17 @@ export const api = {
   validateConfig: (config: Config) => call<ConfigIssue[]>("validate_config", { config }),
   setListenerEnabled: (name: string, enabled: boolean) =>
     call<AppState>("set_listener_enabled", { name, enabled }),
+  /** Roundabout's local CA and whether each trust store of this machine trusts it (runs tools: a few hundred ms). */
+  httpsState: () => call<HttpsState>("https_state"),
+  /**
+   * Trusts the CA in every store that does not yet, then reports each store (its note says what was done). The
+   * system store asks for a password in a desktop dialog, so this can take as long as the user does.
+   */
+  trustCa: () => call<HttpsState>("trust_ca"),
+  /** Ports for a new Listener: 80 and 443 when Roundabout may bind them, else 8800 and 8443 and why. */
+  suggestedPorts: () => call<SuggestedPorts>("suggested_ports"),
+  /** What stands between the user and their URLs working, each with its fix (the checks of `roundabout doctor`). */
+  doctor: () => call<DoctorCheck[]>("doctor"),
   /** Tells the backend the last digest is drawn, so it may send the next (it waits up to a second otherwise). */
   digestShown: () => call<void>("digest_shown"),
   /** Starts the Digest stream; `onDigest` is called at most ~20 times a second, and only after `digestShown`. */

@@ -26,3 +26,7 @@ export type { FileProblem } from "./bindings/FileProblem";
 export type { ApiError } from "./bindings/ApiError";
 export type { SaveResult } from "./bindings/SaveResult";
 export type { Digest } from "./bindings/Digest";
+export type { DoctorCheck } from "./bindings/DoctorCheck";
+export type { HttpsState } from "./bindings/HttpsState";
+export type { TrustRow } from "./bindings/TrustRow";
+export type { SuggestedPorts } from "./bindings/SuggestedPorts";

@@ -463,11 +463,207 @@ describe("listeners and the config file", () => {
     }));
 });
 
+describe("HTTPS", () => {
+  const note = [
+    "First run: created /home/dev/.config/roundabout/config.json with two Listeners and the built-in demo.",
+    "Open http://demo.localhost:8800 or https://demo.localhost:8443 and reload <b>to watch</b> round-robin.",
+    'To remove the demo, delete the line "demo": true from that file (edits apply live).',
+  ].join("\n");
+  const httpsSection = (page) => page.getByRole("region", { name: "HTTPS" });
+  const store = (page, name) => httpsSection(page).getByRole("listitem").filter({ hasText: name });
+
+  it("shows the first-run note line by line as text, and keeps it dismissed for the session", () =>
+    withApp({ config: web(), firstRun: note }, async (page) => {
+      const banner = page.getByRole("region", { name: "First run" });
+      await banner.waitFor();
+      assert.deepEqual(await banner.locator("p").allInnerTexts(), note.split("\n"));
+      assert.equal(await banner.locator("b").count(), 0, "the note is shown as text");
+      await banner.getByRole("button", { name: "Dismiss the first-run note" }).click();
+      await eventually(async () => assert.equal(await banner.count(), 0));
+
+      // A reload after an outside edit brings the same first_run again; it stays dismissed.
+      await page.evaluate(() => {
+        window.__roundabout.event({ type: "config_applied", source: "/home/dev/.config/roundabout/config.json", listeners: 1, targets: 1 });
+        window.__roundabout.flush();
+      });
+      await eventually(async () =>
+        assert.equal((await calls(page)).filter((c) => c.cmd === "get_state").length, 2));
+      assert.equal(await banner.count(), 0);
+    }));
+
+  it("runs the doctor's checks and lists each finding, problems marked, as text", () =>
+    withApp({ config: web() }, async (page) => {
+      await page.getByRole("button", { name: "HTTPS", exact: true }).click();
+      const section = httpsSection(page);
+      assert.equal((await calls(page)).filter((c) => c.cmd === "doctor").length, 0, "not run before it is asked");
+      await section.getByRole("button", { name: "Run the checks" }).click();
+      const checks = section.getByRole("list", { name: "Checks" });
+      await checks.waitFor();
+      const items = await checks.getByRole("listitem").allInnerTexts();
+      assert.ok(items.some((t) => t.includes("listener") && t.includes("accepting connections")), items.join(" | "));
+      const down = checks.getByRole("listitem").filter({ hasText: "upstream http://localhost:3002" });
+      assert.equal(await down.getAttribute("data-state"), "not_trusted", "a problem is marked as one");
+      assert.match(await down.innerText(), /is the dev server running\?/);
+      assert.match(await section.getByRole("status").filter({ hasText: "to fix" }).innerText(), /^\d+ to fix\.$/);
+    }));
+
+  it("checks the CA when the HTTPS section is opened, and trusts it, showing progress while the password is asked", () =>
+    withApp({ config: web() }, async (page) => {
+      const toggle = page.getByRole("button", { name: "HTTPS", exact: true });
+      assert.equal(await toggle.getAttribute("aria-expanded"), "false", "closed without an HTTPS listener");
+      assert.equal((await calls(page)).filter((c) => c.cmd === "https_state").length, 0, "not loaded before it is shown");
+      await toggle.click();
+      const section = httpsSection(page);
+      await section.getByText("/home/dev/.local/share/roundabout/roundabout-ca.pem").first().waitFor();
+      assert.equal(await section.getByRole("list", { name: "Trust stores" }).getByRole("listitem").count(), 3);
+      assert.match(await store(page, "system store").innerText(), /Not trusted/);
+      assert.match(await store(page, "Chromium, Chrome").innerText(), /Not trusted/);
+      assert.match(await store(page, "Firefox").innerText(),
+        /Unavailable[\s\S]*certutil is not installed; install it with: sudo apt install libnss3-tools/);
+      assert.match(await section.innerText(), /export NODE_EXTRA_CA_CERTS="\/home\/dev\/\.local\/share\/roundabout\/roundabout-ca\.pem"/);
+      assert.match(await section.innerText(), /only for localhost, names under \.localhost and loopback addresses/);
+      assert.equal(await page.locator(".summary").innerText(), "not trusted");
+
+      await page.evaluate(() => window.__roundabout.holdTrust());
+      await section.getByRole("button", { name: "Trust Roundabout's CA" }).click();
+      const waiting = section.getByRole("button", { name: "Waiting for your password…" });
+      await waiting.waitFor();
+      assert.equal(await waiting.isDisabled(), true);
+      assert.equal(await section.getByRole("button", { name: "Refresh the trust stores" }).isDisabled(), true);
+      assert.match(await section.locator("#https-progress").innerText(), /asks for your password in a separate window/);
+
+      await page.evaluate(() => window.__roundabout.releaseTrust());
+      await eventually(async () => assert.match(await store(page, "system store").innerText(), /Trusted[\s\S]*installed/));
+      assert.match(await store(page, "Chromium, Chrome").innerText(), /Trusted[\s\S]*installed/);
+      assert.match(await store(page, "Firefox").innerText(), /Unavailable[\s\S]*certutil is not installed/);
+      assert.match(await section.innerText(), /Trusted in every store that can be used/);
+      assert.equal(await section.getByRole("button", { name: "Trust Roundabout's CA" }).isDisabled(), true, "nothing left to trust");
+      assert.equal(await page.locator(".summary").innerText(), "trusted");
+      assert.equal((await calls(page)).filter((c) => c.cmd === "trust_ca").length, 1);
+    }));
+
+  it("opens by itself when a listener serves HTTPS, says what to do when the check fails, and copies the Node.js line", () =>
+    withApp({
+      config: { ...web(), listeners: [{ name: "secure", bind: "8443", tls: true }] },
+      httpsFails: "cannot run certutil: permission denied",
+    }, async (page) => {
+      const section = httpsSection(page);
+      const alert = section.getByRole("alert");
+      await alert.waitFor();
+      assert.match(await alert.innerText(), /Could not check the CA: cannot run certutil: permission denied/);
+      assert.match(await alert.innerText(), /roundabout trust --status/);
+
+      await page.evaluate(() => (window.__roundabout.httpsFails = null));
+      await alert.getByRole("button", { name: "Try again" }).click();
+      await eventually(async () => assert.equal(await alert.count(), 0));
+      await section.getByRole("list", { name: "Trust stores" }).waitFor();
+
+      await section.getByRole("button", { name: "Copy the Node.js line" }).click();
+      await section.getByText("Copied.").waitFor();
+      assert.equal(await page.evaluate(() => navigator.clipboard.readText()),
+        'export NODE_EXTRA_CA_CERTS="/home/dev/.local/share/roundabout/roundabout-ca.pem"');
+
+      await page.evaluate(() => (window.__roundabout.httpsFails = "pkexec failed: the password dialog was dismissed"));
+      await section.getByRole("button", { name: "Trust Roundabout's CA" }).click();
+      await alert.waitFor();
+      assert.match(await alert.innerText(), /Trusting the CA failed: pkexec failed: the password dialog was dismissed/);
+      assert.match(await alert.innerText(), /run roundabout trust in a terminal/);
+      assert.equal(await section.getByRole("button", { name: "Trust Roundabout's CA" }).isEnabled(), true, "it can be tried again");
+    }, { permissions: ["clipboard-read", "clipboard-write"] }));
+
+  it("says why there is no CA and what to do, with nothing to trust", () =>
+    withApp({
+      config: web(),
+      https: { ca_path: null, error: "cannot create /home/dev/.local/share/roundabout: permission denied", stores: [], node_line: null },
+    }, async (page) => {
+      await page.getByRole("button", { name: "HTTPS", exact: true }).click();
+      const alert = httpsSection(page).getByRole("alert");
+      await alert.waitFor();
+      assert.match(await alert.innerText(), /no CA, so HTTPS listeners cannot start: cannot create \/home\/dev\/\.local\/share\/roundabout: permission denied/);
+      assert.equal(await page.getByRole("button", { name: "Trust Roundabout's CA" }).count(), 0);
+      assert.equal(await page.locator(".summary").innerText(), "no CA");
+      await alert.getByRole("button", { name: "Check again" }).click();
+      await eventually(async () => assert.equal((await calls(page)).filter((c) => c.cmd === "https_state").length, 2));
+    }));
+
+  it("switches listeners to HTTPS and to a redirect through the validated save, with the engine's message at the choice", () =>
+    withApp({ config: { ...web(), listeners: [{ name: "main", bind: "8800" }, { name: "alt", bind: "8801" }] } }, async (page) => {
+      const main = page.getByLabel("Protocol of listener main");
+      const alt = page.getByLabel("Protocol of listener alt");
+      assert.equal(await main.inputValue(), "http");
+
+      await alt.selectOption("redirect");
+      const why = page.getByText('there is no listener with "tls": true to redirect to; add one, or remove "redirect_https"');
+      await why.waitFor();
+      assert.equal(await alt.getAttribute("aria-invalid"), "true");
+      assert.equal(await alt.getAttribute("aria-describedby"), await why.locator("xpath=..").getAttribute("id"));
+      assert.equal((await saved(page)).length, 0, "a redirect with nowhere to go is not saved");
+
+      await main.selectOption("https");
+      await eventually(async () =>
+        assert.deepEqual((await lastSaved(page)).listeners[0], { name: "main", bind: "8800", tls: true }));
+      const row = page.locator(".listener").filter({ hasText: "main" });
+      await eventually(async () => assert.match(await row.innerText(), /https:\/\/127\.0\.0\.1:8800/));
+      assert.equal(await row.getByRole("img", { name: "HTTPS" }).count(), 1);
+
+      await alt.selectOption("redirect");
+      await eventually(async () =>
+        assert.deepEqual((await lastSaved(page)).listeners[1], { name: "alt", bind: "8801", redirect_https: true }));
+      await eventually(async () => assert.equal(await why.count(), 0));
+      assert.equal(await alt.getAttribute("aria-invalid"), "false");
+      assert.match(await page.locator(".listener").filter({ hasText: "alt" }).innerText(), /http:\/\/127\.0\.0\.1:8801/);
+
+      await main.selectOption("http");
+      await page.getByText('there is no listener with "tls": true to redirect to').waitFor();
+      assert.equal((await saved(page)).length, 2, "taking away the only HTTPS listener of a redirect is refused");
+    }));
+
+  it("adds an HTTPS listener on the suggested standard port", () =>
+    withApp({ config: web(), ports: { http: 80, https: 443, why_not_standard: null } }, async (page) => {
+      await page.getByRole("button", { name: "+ Add listener" }).click();
+      const form = page.getByRole("form", { name: "Add listener" });
+      const port = form.getByLabel("Port");
+      await eventually(async () => assert.equal(await port.inputValue(), "80"));
+      assert.equal(await form.getByRole("radio", { name: "http", exact: true }).isChecked(), true);
+      assert.equal(await form.getByText("are not available").count(), 0);
+      await form.getByRole("radio", { name: "https", exact: true }).check();
+      await eventually(async () => assert.equal(await port.inputValue(), "443"));
+      await form.getByRole("button", { name: "Add" }).click();
+      await eventually(async () => assert.deepEqual((await lastSaved(page)).listeners[1], { bind: "443", tls: true }));
+      assert.equal((await calls(page)).filter((c) => c.cmd === "suggested_ports").length, 1);
+    }));
+
+  it("suggests 8800 and 8443 with why, skips a port a listener has, and keeps a typed port", () =>
+    withApp({ config: web() }, async (page) => {
+      await page.getByRole("button", { name: "+ Add listener" }).click();
+      const form = page.getByRole("form", { name: "Add listener" });
+      const port = form.getByLabel("Port");
+      await eventually(async () => assert.equal(await port.inputValue(), "8801"));
+      await form.getByText("Port 8800 is used by listener main.").waitFor();
+      await form.getByText("Ports 80 and 443 are not available: binding 127.0.0.1:80 needs privilege").waitFor();
+      await form.getByRole("radio", { name: "https", exact: true }).check();
+      await eventually(async () => assert.equal(await port.inputValue(), "8443"));
+      await form.getByRole("radio", { name: "http", exact: true }).check();
+      await eventually(async () => assert.equal(await port.inputValue(), "8801"));
+
+      await port.fill("9443");
+      await form.getByRole("radio", { name: "https", exact: true }).check();
+      assert.equal(await port.inputValue(), "9443", "a typed port is kept");
+      await form.getByLabel("Name").fill("secure");
+      await form.getByRole("button", { name: "Add" }).click();
+      await eventually(async () =>
+        assert.deepEqual((await lastSaved(page)).listeners[1], { bind: "9443", name: "secure", tls: true }));
+    }));
+});
+
 describe("looks", () => {
   const config = {
     ...web(),
     demo: true,
-    listeners: [{ name: "main", bind: "8800" }, { name: "lan", bind: "0.0.0.0:8801" }, { name: "alt", bind: "8802" }],
+    listeners: [
+      { name: "main", bind: "8800", redirect_https: true }, { name: "secure", bind: "8443", tls: true },
+      { name: "lan", bind: "0.0.0.0:8801" }, { name: "alt", bind: "8802" },
+    ],
     targets: [
       { name: "web", match: { host: "web.localhost", path_prefix: "/", methods: ["GET", "POST"] }, upstreams: [
         { url: "http://127.0.0.1:3001" }, { url: "http://127.0.0.1:3002" }, { url: "http://127.0.0.1:3003", enabled: false }] },
@@ -518,6 +714,7 @@ describe("looks", () => {
         await add.press("Enter");
         await page.getByText('scheme "ftp" is not supported').waitFor();
         await page.locator("main").evaluate((m, top) => m.scrollTo(0, top ? 0 : m.scrollHeight), scheme === "light");
+        await page.locator("nav").evaluate((n) => n.scrollTo(0, 0));
         await page.screenshot({ path: new URL(`./artifacts/ui${scheme === "dark" ? "-dark" : ""}.png`, import.meta.url).pathname });
       }, { colorScheme: scheme, viewport: { width: 1280, height: 900 } }));
   }

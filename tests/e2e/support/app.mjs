@@ -67,7 +67,11 @@ export async function launchApp({ configHome, timeout = 60_000, app = APP }) {
   const driver = spawn(
     tauriDriverPath(),
     ["--port", String(port), "--native-port", String(nativePort), "--native-driver", NATIVE_DRIVER],
-    { env: { ...process.env, XDG_CONFIG_HOME: configHome }, stdio: ["ignore", "pipe", "pipe"] },
+    // Its data (the local CA) and home (the NSS database it reads) are the test's too: nothing of the machine's.
+    {
+      env: { ...process.env, XDG_CONFIG_HOME: configHome, XDG_DATA_HOME: path.join(configHome, "data"), HOME: configHome },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
   );
   // Keep the tail of the driver's (and the app's) output for failure messages, without flooding the test log.
   let output = "";

@@ -3,9 +3,10 @@
 // It validates like the engine for the cases the UI relies on; it is not the engine.
 import { mockIPC } from "@tauri-apps/api/mocks";
 import type {
-  ApiError, AppState, Config, ConfigIssue, Digest, Event, FileProblem, HealthState, ListenerStatus, RequestEvent,
-  Status, TargetStatus, UpstreamConfig, UpstreamStatus,
+  ApiError, AppState, Config, ConfigIssue, Digest, Event, FileProblem, HealthState, HttpsState,
+  ListenerStatus, RequestEvent, Status, SuggestedPorts, TargetStatus, UpstreamConfig, UpstreamStatus,
 } from "../types";
+import { UNPRIVILEGED_PORTS, doctorChecks, untrustedHttps } from "./samples";
 
 export type MockOptions = {
   /** Start with the built-in demo on. */
@@ -16,6 +17,14 @@ export type MockOptions = {
   busy?: string[];
   /** Generate demo traffic (for `npm run dev`). */
   ticker?: boolean;
+  /** AppState.first_run: the note of a run that created the config. */
+  firstRun?: string | null;
+  /** What https_state answers (default: a CA trusted nowhere yet, one store unavailable). */
+  https?: HttpsState;
+  /** When set, https_state and trust_ca reject with this message. */
+  httpsFails?: string;
+  /** What suggested_ports answers (default: 8800 and 8443, with why 80 and 443 are not available). */
+  ports?: SuggestedPorts;
 };
 
 type Counters = Omit<UpstreamStatus, "url" | "label" | "enabled" | "loops_back" | "weight" | "health" | "open_connections">;
@@ -42,7 +51,15 @@ export function validate(config: Config): ConfigIssue[] {
     else if (!(port >= 0 && port <= 65535)) add(`listeners[${i}].bind`, `port "${m[2]}" is out of range; use a number from 1 to 65535`);
     else if (binds.has(String(port))) add(`listeners[${i}].bind`, `127.0.0.1:${port} is already used by another listener`);
     binds.add(String(port));
+    if (l.tls && l.redirect_https)
+      add(`listeners[${i}].redirect_https`, 'an HTTPS listener cannot redirect to HTTPS; remove "redirect_https" (or "tls")');
   });
+  const redirecting = config.listeners.findIndex((l) => l.redirect_https);
+  if (redirecting >= 0 && !config.listeners.some((l) => l.tls))
+    add(
+      `listeners[${redirecting}].redirect_https`,
+      'there is no listener with "tls": true to redirect to; add one, or remove "redirect_https"',
+    );
   const names = new Set<string>();
   config.targets.forEach((t, i) => {
     const at = `targets[${i}]`;
@@ -89,6 +106,11 @@ export class MockBackend {
   config: Config;
   fileProblem: FileProblem | null;
   busy: Set<string>;
+  firstRun: string | null;
+  /** The CA and its stores as https_state reports them; trust_ca trusts every not_trusted store. */
+  https: HttpsState;
+  httpsFails: string | null;
+  ports: SuggestedPorts;
   /** Every config save_config accepted, in order. */
   saved: Config[] = [];
   /** Every command, in order, with its arguments (channels left out). */
@@ -100,9 +122,11 @@ export class MockBackend {
   #missed = 0;
   #channel: { id: number } | null = null;
   #index = 0;
+  /** While set (holdTrust), trust_ca waits for releaseTrust, as the real one waits for the password dialog. */
+  #trustHeld: { promise: Promise<void>; release: () => void } | null = null;
 
   constructor(opts: MockOptions) {
-    this.config = opts.config ?? {
+    this.config = opts.config ? structuredClone(opts.config) : {
       version: 1,
       demo: opts.demo ?? true,
       listeners: [{ bind: "8800", name: "main" }],
@@ -111,6 +135,10 @@ export class MockBackend {
     if (opts.demo !== undefined) this.config.demo = opts.demo;
     this.fileProblem = opts.fileProblem ?? null;
     this.busy = new Set(opts.busy ?? []);
+    this.firstRun = opts.firstRun ?? null;
+    this.https = opts.https ?? untrustedHttps();
+    this.httpsFails = opts.httpsFails ?? null;
+    this.ports = opts.ports ?? UNPRIVILEGED_PORTS;
   }
 
   handle(cmd: string, args: Record<string, unknown> = {}): unknown {
@@ -145,6 +173,15 @@ export class MockBackend {
         return null;
       case "digest_shown":
         return null;
+      case "https_state":
+        this.#failIfAsked();
+        return this.#httpsState(false);
+      case "trust_ca":
+        return this.#trust();
+      case "suggested_ports":
+        return { ...this.ports };
+      case "doctor":
+        return doctorChecks(this.config, this.#httpsState(false).stores.every((s) => s.state === "trusted"));
       default:
         throw { code: "unknown_command", message: `unknown command ${cmd}`, issues: [] } satisfies ApiError;
     }
@@ -156,7 +193,7 @@ export class MockBackend {
       status: this.status(),
       config_path: "/home/dev/.config/roundabout/config.json",
       file_problem: this.fileProblem,
-      first_run: null,
+      first_run: this.firstRun,
     };
   }
 
@@ -234,6 +271,18 @@ export class MockBackend {
     else this.#health.delete(`${target}\u0000${label}`);
   }
 
+  /** Makes the next trust_ca calls wait until releaseTrust(), like a password dialog left open. */
+  holdTrust(): void {
+    let release = () => {};
+    const promise = new Promise<void>((ok) => (release = ok));
+    this.#trustHeld = { promise, release };
+  }
+
+  releaseTrust(): void {
+    this.#trustHeld?.release();
+    this.#trustHeld = null;
+  }
+
   miss(n: number): void {
     this.#missed += n;
   }
@@ -255,6 +304,27 @@ export class MockBackend {
       .__TAURI_INTERNALS__;
     internals.runCallback(this.#channel.id, { index: this.#index++, message: digest });
     return digest;
+  }
+
+  #failIfAsked(): void {
+    if (this.httpsFails) throw { code: "internal", message: this.httpsFails, issues: [] } satisfies ApiError;
+  }
+
+  /** The stores as the status reports them (no note but an unavailable store's reason), or after trusting. */
+  #httpsState(trusting: boolean): HttpsState {
+    const stores = this.https.stores.map((row) => {
+      if (row.state === "unavailable") return { ...row };
+      if (!trusting) return { ...row, note: "" };
+      return { ...row, state: "trusted", note: row.state === "trusted" ? "already trusted" : "installed" };
+    });
+    this.https = { ...this.https, stores };
+    return structuredClone(this.https);
+  }
+
+  async #trust(): Promise<HttpsState> {
+    await this.#trustHeld?.promise;
+    this.#failIfAsked();
+    return this.#httpsState(true);
   }
 
   #upstream(target: string, u: UpstreamConfig): UpstreamStatus {

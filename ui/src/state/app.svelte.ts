@@ -1,7 +1,9 @@
 // The app's state as runes: the applied config and status from the backend, the issues of the drafts the user is
 // typing, and the edit pipeline (validate → save) every change goes through.
 import { api } from "../api";
-import type { ApiError, AppState, Config, ConfigIssue, Digest, FileProblem, Status, TargetConfig } from "../types";
+import type {
+  ApiError, AppState, Config, ConfigIssue, Digest, FileProblem, ListenerConfig, Status, TargetConfig,
+} from "../types";
 import { issuesAt } from "./issues";
 import { log } from "./log.svelte";
 import { rates } from "./rates.svelte";
@@ -26,6 +28,8 @@ class AppStore {
   rejected = $state<Rejected | null>(null);
   /** Where an unreadable config file was copied before the app replaced it. */
   keptAside = $state<string | null>(null);
+  /** The note of a run that created the config (where it is, what to open, why these ports); null once dismissed. */
+  firstRun = $state<string | null>(null);
   /** An error that is not about a field (backend gone, I/O…). */
   failure = $state<string | null>(null);
   loaded = $state(false);
@@ -39,6 +43,7 @@ class AppStore {
   builtinTargets = $derived(this.status?.targets.filter((t) => t.builtin) ?? []);
   demoOn = $derived(this.config?.demo === true);
 
+  #firstRunDismissed = false;
   #queue: Promise<unknown> = Promise.resolve();
   #timers = new Map<string, ReturnType<typeof setTimeout>>();
 
@@ -55,6 +60,13 @@ class AppStore {
 
   issuesAt(path: string): ConfigIssue[] {
     return issuesAt(this.issues, path);
+  }
+
+  /** The config entry (and its index) of the status Listener named `name`, `i`th in the status (config order). */
+  listenerConfig(name: string, i: number): { index: number; config: ListenerConfig | undefined } {
+    const all = this.config?.listeners ?? [];
+    const index = all.findIndex((l) => (l.name ?? l.bind) === name);
+    return index >= 0 ? { index, config: all[index] } : { index: i, config: all[i] };
   }
 
   /**
@@ -169,6 +181,12 @@ class AppStore {
     this.rejected = null;
   }
 
+  /** Hides the first-run note for the rest of the session (every AppState carries it again). */
+  dismissFirstRun(): void {
+    this.#firstRunDismissed = true;
+    this.firstRun = null;
+  }
+
   #draft(mutate: Mutation): Config {
     const copy = structuredClone($state.snapshot(this.config)) as Config;
     mutate(copy);
@@ -203,6 +221,7 @@ class AppStore {
     this.status = s.status;
     this.configPath = s.config_path;
     this.fileProblem = s.file_problem;
+    this.firstRun = this.#firstRunDismissed ? null : s.first_run;
     rates.baseline(s.status);
   }
 

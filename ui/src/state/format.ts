@@ -1,4 +1,5 @@
-// Small pure helpers shared by components: ports, times, latencies, status classes.
+// Small pure helpers shared by components: ports, URLs, times, latencies, status classes.
+import type { ListenerConfig } from "../types";
 
 /** The port of a bind value: `8800`, `127.0.0.1:8800`, `[::1]:8800`, or an address `127.0.0.1:8800`. */
 export function portOf(bind: string): number | null {
@@ -14,6 +15,20 @@ export function bindOf(port: string, address: string): string {
   const a = address.trim();
   if (!a) return p;
   return a.includes(":") && !a.startsWith("[") ? `[${a}]:${p}` : `${a}:${p}`;
+}
+
+/** What a Listener serves: plain http, https (`tls`), or http answering every request with a redirect to https. */
+export type ListenerMode = "http" | "https" | "redirect";
+
+export function modeOf(listener: ListenerConfig | undefined): ListenerMode {
+  if (listener?.tls) return "https";
+  return listener?.redirect_https ? "redirect" : "http";
+}
+
+/** `scheme://host:port`, leaving out the port a browser assumes (80 for http, 443 for https). */
+export function siteUrl(scheme: "http" | "https", host: string, port: number): string {
+  const standard = scheme === "https" ? 443 : 80;
+  return port === standard ? `${scheme}://${host}` : `${scheme}://${host}:${port}`;
 }
 
 export function clockTime(ms: number): string {
