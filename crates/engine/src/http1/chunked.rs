@@ -379,6 +379,26 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_line_or_section_found_whole_is_held_to_the_limit_to_the_byte() {
+        let line = |len: usize| {
+            let mut wire = b"1;a=".to_vec();
+            wire.extend(std::iter::repeat_n(b'b', len - 4));
+            wire.extend_from_slice(b"\r\nx\r\n0\r\n\r\n");
+            decode_in_steps_error(&wire, wire.len())
+        };
+        assert_eq!(line(MAX_SIZE_LINE), None, "a line of exactly the limit");
+        assert_eq!(line(MAX_SIZE_LINE + 1), Some(ChunkError::LineTooLong));
+        let section = |len: usize| {
+            let mut wire = b"0\r\nx: ".to_vec();
+            wire.extend(std::iter::repeat_n(b'v', len - 7));
+            wire.extend_from_slice(b"\r\n\r\n");
+            decode_in_steps_error(&wire, wire.len())
+        };
+        assert_eq!(section(MAX_TRAILERS), None, "a section of exactly the limit");
+        assert_eq!(section(MAX_TRAILERS + 1), Some(ChunkError::Trailers));
+    }
+
     /// The error decoding `wire` in steps of `step` ends with, if any.
     fn decode_in_steps_error(wire: &[u8], step: usize) -> Option<ChunkError> {
         let mut decoder = ChunkedDecoder::default();
