@@ -61,6 +61,8 @@ impl RequestError {
         match self {
             RequestError::HeadTooLarge | RequestError::TooManyFields => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             RequestError::UnsupportedCoding => StatusCode::NOT_IMPLEMENTED,
+            // A request line naming another version (HTTP/2.0, HTTP/1.2): RFC 9110 §15.6.6.
+            RequestError::Invalid(httparse::Error::Version) => StatusCode::HTTP_VERSION_NOT_SUPPORTED,
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -196,6 +198,8 @@ mod tests {
         assert_eq!(crowded.status(), StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
         let garbage = parse_request(&mut BytesMut::from(&b"\x16\x03\x01\x00\xa5garbage\r\n\r\n"[..])).unwrap_err();
         assert_eq!(garbage.status(), StatusCode::BAD_REQUEST);
+        let other_version = parse("GET / HTTP/2.0\r\nHost: a\r\n\r\n").unwrap_err();
+        assert_eq!(other_version.status(), StatusCode::HTTP_VERSION_NOT_SUPPORTED);
     }
 
     #[test]
