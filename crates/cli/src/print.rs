@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
 
-use roundabout_engine::event::{ListenerEvent, seconds};
+use roundabout_engine::event::{ListenerEvent, LiveEvent, seconds};
 use roundabout_engine::{Event, HealthEvent, HealthState, ListenerState, Received, RequestEvent};
 
 /// Writes events to stdout (requests) and stderr (problems), in text or JSON lines.
@@ -88,6 +88,7 @@ impl Printer {
             }
             Event::Health(h) => lines.err(&health_line(h)),
             Event::Listener(l) => lines.err(&listener_line(l)),
+            Event::Live(l) => lines.err(&live_line(l)),
             Event::ConfigApplied { source, listeners, targets } => {
                 lines.err(&format!("config applied from {source}: {listeners} listener(s), {targets} target(s)"));
             }
@@ -179,6 +180,18 @@ pub fn listener_line(l: &ListenerEvent) -> String {
         ListenerState::Running => format!("listener {}: running on {}", l.name, l.addresses.join(", ")),
         ListenerState::Stopped => format!("listener {}: stopped", l.name),
         ListenerState::Failed => format!("listener {}: {}", l.name, l.error.as_deref().unwrap_or("failed")),
+    }
+}
+
+/// `app: localhost:41234 (pid 4242) joined (npm run dev in ~/src/app, branch feature)`, or `… left (why)`.
+pub fn live_line(l: &LiveEvent) -> String {
+    let u = &l.upstream;
+    if l.joined {
+        let branch = u.branch.as_deref().map(|b| format!(", branch {b}")).unwrap_or_default();
+        format!("{}: {} joined ({} in {}{branch})", u.target, l.label, u.command, u.cwd)
+    } else {
+        let reason = l.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default();
+        format!("{}: {} left{reason}", u.target, l.label)
     }
 }
 

@@ -7,9 +7,11 @@
 //!
 //! The layers, each a folder that imports only those below it: `http1` (the wire format) and `config` (the file)
 //! at the bottom; `server` (Listeners), `upstream` (talking to dev servers), `health` and `routing` above them;
-//! `proxy` (the request path) on top; `engine` wires them together.
+//! `proxy` (the request path) on top; `engine` wires them together; `control` (the control socket) lets terminals
+//! reach a running engine.
 
 pub mod config;
+pub mod control;
 pub mod event;
 
 #[doc(hidden)]
@@ -26,9 +28,11 @@ mod upstream;
 
 pub use config::{Config, ConfigIssue, ConfigIssues, ConfigStore, SaveOutcome, StoreError};
 pub use engine::{
-    Check, DEMO_HOST, Engine, EngineError, EngineHandle, EngineOptions, FirstRun, ListenerStatus, Status, TargetStatus,
-    UpstreamStatus, diagnose,
+    Attached, Check, DEMO_HOST, Engine, EngineError, EngineHandle, EngineOptions, FirstRun, ListenerStatus, Status, TargetStatus,
+    UpstreamStatus, LiveId, diagnose,
 };
-pub use event::{Event, EventStream, HealthEvent, HealthState, ListenerEvent, ListenerState, Received, RequestEvent};
+pub use event::{
+    Event, EventStream, HealthEvent, HealthState, ListenerEvent, ListenerState, LiveEvent, LiveUpstream, Received, RequestEvent,
+};
 pub use server::HEADER_READ_TIMEOUT;
 pub use tls::{LocalCa, TlsError, trust};

@@ -5,7 +5,7 @@ use std::fmt;
 use serde::Serialize;
 
 /// One problem in a config: where it is and what to do about it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ConfigIssue {
     /// JSON path such as `targets[1].upstreams[0].url`, or `line 3, column 7` for a syntax error.
@@ -21,7 +21,7 @@ impl fmt::Display for ConfigIssue {
 }
 
 /// Every problem found in one config; never empty.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(transparent)]
 pub struct ConfigIssues(pub Vec<ConfigIssue>);
 

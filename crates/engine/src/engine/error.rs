@@ -15,6 +15,9 @@ pub enum EngineError {
     /// The demo upstreams could not start.
     #[error("the demo could not start: {0}")]
     Demo(String),
+    /// A live Upstream was refused (its name, its URL, or it already joined).
+    #[error("{0}")]
+    Live(String),
     /// Reading or writing the config file failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -27,6 +30,7 @@ impl EngineError {
             EngineError::Invalid(_) => "invalid_config",
             EngineError::UnknownListener(_) => "unknown_listener",
             EngineError::Demo(_) => "demo_failed",
+            EngineError::Live(_) => "live_upstream",
             EngineError::Store(StoreError::Invalid { .. }) => "config_file_invalid",
             EngineError::Store(_) => "config_file_io",
         }

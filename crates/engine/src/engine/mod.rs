@@ -13,6 +13,7 @@ mod error;
 mod first_run;
 mod follow;
 mod listeners;
+mod live;
 mod status;
 
 use std::net::SocketAddr;
@@ -28,6 +29,7 @@ pub use self::doctor::{Check, diagnose};
 pub use self::error::EngineError;
 pub use self::first_run::FirstRun;
 use self::listeners::{Binder, Slot};
+pub use self::live::{Attached, LiveId};
 pub use self::status::{ListenerStatus, Status, TargetStatus, UpstreamStatus};
 use crate::config::Config;
 use crate::event::{Event, EventBus, EventStream};
@@ -73,6 +75,8 @@ impl Engine {
                     demo: None,
                     checks: ActiveChecks::default(),
                     tls: None,
+                    live: Vec::new(),
+                    next_live: 0,
                 }),
                 drain: options.drain,
                 ca_dir: options.ca_dir,
@@ -126,6 +130,10 @@ struct Control {
     checks: ActiveChecks,
     /// The TLS settings of HTTPS Listeners (or why they could not be made), made when the first one starts.
     tls: Option<Result<Arc<rustls::ServerConfig>, String>>,
+    /// Live Upstreams (`roundabout run`), in the order they joined: routed, never saved.
+    live: Vec<live::Joined>,
+    /// The last [`LiveId`] handed out.
+    next_live: u64,
 }
 
 impl EngineHandle {
@@ -185,6 +193,12 @@ impl EngineHandle {
         self.inner.proxy.events.subscribe_changes()
     }
 
+    /// The last changes (health, Listeners, live Upstreams, config; not requests), oldest first: what a log reader
+    /// that just arrived is shown first.
+    pub fn recent_changes(&self) -> Vec<Arc<Event>> {
+        self.inner.proxy.events.recent()
+    }
+
     /// Publishes an event (e.g. a config file edit that was refused) to every subscriber.
     pub fn publish(&self, event: Event) {
         self.inner.proxy.events.send(event);
@@ -226,21 +240,28 @@ impl EngineHandle {
         control.slots = slots;
         let https_port = control.slots.iter().find_map(Slot::https_port).unwrap_or(0);
         self.inner.proxy.https_port.store(https_port, std::sync::atomic::Ordering::Relaxed);
+        control.config = config;
+        self.rebuild(control);
+        self.publish(Event::ConfigApplied {
+            source: source.into(),
+            listeners: control.config.listeners.len(),
+            targets: control.config.targets.len(),
+        });
+        Ok(draining)
+    }
+
+    /// Builds and swaps in the routing snapshot of the config, the demo and the live Upstreams, and matches active
+    /// health checks and drain reports to it.
+    fn rebuild(&self, control: &mut Control) {
         let own: Vec<SocketAddr> = control.slots.iter().flat_map(Slot::addrs).collect();
         let builtin = control.demo.as_ref().map(DemoUpstreams::target);
+        let live: Vec<crate::routing::Live> = control.live.iter().map(|j| j.live.clone()).collect();
         let proxy = &self.inner.proxy;
         let previous = proxy.mux.load_full();
-        let next = Arc::new(Mux::build(&config.targets, builtin.as_ref(), &previous, &own));
+        let next = Arc::new(Mux::build(&control.config.targets, builtin.as_ref(), &live, &previous, &own));
         proxy.mux.store(Arc::clone(&next));
         control.checks.sync(next.targets().iter().filter_map(|t| t.check_plan()), &proxy.connector, &proxy.events);
         drain::report_changes(&previous, &next, proxy);
-        self.publish(Event::ConfigApplied {
-            source: source.into(),
-            listeners: config.listeners.len(),
-            targets: config.targets.len(),
-        });
-        control.config = config;
-        Ok(draining)
     }
 
     /// Loads (or creates) the local CA and builds the TLS settings of HTTPS Listeners, off the async threads.

@@ -1,14 +1,14 @@
 //! A point-in-time view of the engine for `status` calls: Listeners, Targets, and per-Upstream counters.
 
 use schemars::JsonSchema;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
-use crate::event::{HealthState, ListenerState};
+use crate::event::{HealthState, ListenerState, LiveUpstream};
 use crate::routing::Mux;
 
 /// Everything the app's sidebar and tables show.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Status {
     /// Listeners in config order.
@@ -21,7 +21,7 @@ pub struct Status {
 }
 
 /// One Listener.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ListenerStatus {
     /// Its name (the bind value when unnamed).
@@ -41,7 +41,7 @@ pub struct ListenerStatus {
 }
 
 /// One Target.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TargetStatus {
     /// Its name.
@@ -50,6 +50,8 @@ pub struct TargetStatus {
     pub matcher: String,
     /// True for the built-in demo (not in the config file).
     pub builtin: bool,
+    /// True for a Target that exists only for live Upstreams (`roundabout run`; not in the config file).
+    pub live: bool,
     /// Its balancing strategy, e.g. `round_robin`.
     pub strategy: String,
     /// Upstreams in config order.
@@ -57,7 +59,7 @@ pub struct TargetStatus {
 }
 
 /// One Upstream and its counters.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct UpstreamStatus {
     /// URL as configured.
@@ -89,6 +91,8 @@ pub struct UpstreamStatus {
     pub last_latency_us: Option<u64>,
     /// True when it points at Roundabout itself (requests get 508).
     pub loops_back: bool,
+    /// What started it, when it is a live Upstream (`roundabout run`; not in the config file).
+    pub live: Option<LiveUpstream>,
 }
 
 /// The Targets part of [`Status`], read from a routing snapshot.
@@ -100,6 +104,7 @@ pub(crate) fn targets(mux: &Mux) -> Vec<TargetStatus> {
             name: t.name.to_string(),
             matcher: t.matcher.describe(),
             builtin: t.builtin,
+            live: t.live,
             strategy: t.balancer.strategy().as_str().to_owned(),
             upstreams: t
                 .upstreams
@@ -119,6 +124,7 @@ pub(crate) fn targets(mux: &Mux) -> Vec<TargetStatus> {
                         last_status: s.last_status,
                         last_latency_us: s.last_latency_us,
                         loops_back: u.loops_back,
+                        live: u.live.as_deref().cloned(),
                     }
                 })
                 .collect(),

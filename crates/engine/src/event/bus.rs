@@ -3,9 +3,13 @@
 //! It is a `tokio::sync::broadcast` channel: sending never waits, a subscriber that falls behind loses the oldest
 //! events and is told how many ([`Received::Missed`]). The proxy never slows down for a reader, and builds no
 //! request event at all while nobody reads them.
+//!
+//! The bus also keeps the last [`RECENT`] changes (never requests: they are rare, and cost the request path
+//! nothing), so `roundabout log` shows what happened lately to a reader that just arrived.
 
-use std::sync::Arc;
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::sync::broadcast;
 
@@ -20,23 +24,27 @@ pub enum Received {
     Missed(u64),
 }
 
+/// How many changes the bus remembers for readers that arrive later.
+pub const RECENT: usize = 200;
+
 /// The sending side, shared by every Listener.
 #[derive(Debug, Clone)]
 pub struct EventBus {
     tx: broadcast::Sender<Arc<Event>>,
     /// Subscribers that want request events; with none, the request path builds no event at all.
     request_readers: Arc<AtomicUsize>,
+    /// The last [`RECENT`] changes, oldest first.
+    recent: Arc<Mutex<VecDeque<Arc<Event>>>>,
 }
 
 impl EventBus {
     /// A bus that holds at most `capacity` unread events per subscriber.
     pub fn new(capacity: usize) -> Self {
-        EventBus { tx: broadcast::channel(capacity.max(1)).0, request_readers: Arc::new(AtomicUsize::new(0)) }
-    }
-
-    /// True when someone is listening, so changes nobody reads are not built.
-    pub fn wanted(&self) -> bool {
-        self.tx.receiver_count() > 0
+        EventBus {
+            tx: broadcast::channel(capacity.max(1)).0,
+            request_readers: Arc::new(AtomicUsize::new(0)),
+            recent: Arc::new(Mutex::new(VecDeque::with_capacity(RECENT))),
+        }
     }
 
     /// True when a subscriber reads request events, so the request path can skip building them otherwise.
@@ -49,9 +57,22 @@ impl EventBus {
         u32::try_from(self.request_readers.load(Ordering::Relaxed)).unwrap_or(u32::MAX)
     }
 
-    /// Publishes without waiting; with no subscriber the event is simply dropped.
+    /// Publishes without waiting; with no subscriber the event is simply dropped (a change is remembered).
     pub fn send(&self, event: Event) {
-        let _ = self.tx.send(Arc::new(event));
+        let event = Arc::new(event);
+        if !matches!(*event, Event::Request(_)) {
+            let mut recent = self.recent.lock().unwrap_or_else(PoisonError::into_inner);
+            if recent.len() == RECENT {
+                recent.pop_front();
+            }
+            recent.push_back(Arc::clone(&event));
+        }
+        let _ = self.tx.send(event);
+    }
+
+    /// The last [`RECENT`] changes, oldest first.
+    pub fn recent(&self) -> Vec<Arc<Event>> {
+        self.recent.lock().unwrap_or_else(PoisonError::into_inner).iter().cloned().collect()
     }
 
     /// A new subscriber to every event, starting with the next one.
@@ -119,6 +140,22 @@ mod tests {
     use crate::event::RequestEvent;
     use http::Method;
 
+    fn request() -> Event {
+        Event::Request(RequestEvent {
+            at_ms: 0,
+            listener: "web".into(),
+            method: Method::GET,
+            host: "h".into(),
+            path: "/".into(),
+            target: None,
+            upstream: None,
+            status: 404,
+            latency_us: 1,
+            error: None,
+            failed: vec![],
+        })
+    }
+
     fn applied(n: usize) -> Event {
         Event::ConfigApplied { source: "test".into(), listeners: n, targets: 0 }
     }
@@ -136,35 +173,26 @@ mod tests {
     }
 
     #[test]
-    fn nobody_listening_means_events_are_not_wanted() {
+    fn the_last_changes_are_remembered_and_requests_are_not() {
         let bus = EventBus::new(4);
-        assert!(!bus.wanted());
-        bus.send(applied(0));
-        let _sub = bus.subscribe();
-        assert!(bus.wanted());
+        for i in 0..RECENT + 5 {
+            bus.send(applied(i));
+        }
+        bus.send(request());
+        let recent = bus.recent();
+        assert_eq!(recent.len(), RECENT);
+        assert!(matches!(*recent[0], Event::ConfigApplied { listeners: 5, .. }), "the oldest go first");
+        assert!(matches!(*recent[RECENT - 1], Event::ConfigApplied { listeners, .. } if listeners == RECENT + 4));
     }
 
     #[tokio::test]
     async fn a_changes_only_subscriber_turns_off_request_events_and_skips_them() {
         let bus = EventBus::new(8);
         let mut changes = bus.subscribe_changes();
-        assert!(bus.wanted());
         assert!(!bus.requests_wanted(), "a quiet log must not make the request path build events");
         let all = bus.subscribe();
         assert!(bus.requests_wanted());
-        bus.send(Event::Request(RequestEvent {
-            at_ms: 0,
-            listener: "web".into(),
-            method: Method::GET,
-            host: "h".into(),
-            path: "/".into(),
-            target: None,
-            upstream: None,
-            status: 404,
-            latency_us: 1,
-            error: None,
-            failed: vec![],
-        }));
+        bus.send(request());
         bus.send(applied(1));
         let Some(Received::Event(e)) = changes.recv().await else { panic!("expected the change") };
         assert!(matches!(*e, Event::ConfigApplied { listeners: 1, .. }));

@@ -6,7 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use http::Method;
 use schemars::JsonSchema;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::ConfigIssue;
 
@@ -16,7 +16,7 @@ pub(crate) use bus::EventBus;
 pub use bus::{EventStream, Received};
 
 /// One thing that happened: a served request, or a change worth showing.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
@@ -35,6 +35,8 @@ pub enum Event {
         /// Number of Targets in it.
         targets: usize,
     },
+    /// A live Upstream joined its Target, or left it (`roundabout run`).
+    Live(LiveEvent),
     /// A config edit was refused; the previous config keeps serving.
     ConfigRejected {
         /// Where it came from: a file path, or `app`.
@@ -45,7 +47,7 @@ pub enum Event {
 }
 
 /// One request, as the live log shows it.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RequestEvent {
     /// Milliseconds since the Unix epoch when the request arrived.
@@ -57,7 +59,7 @@ pub struct RequestEvent {
     pub listener: Arc<str>,
     /// Request method.
     // An `http::Method`, not a String: the usual methods cost no allocation per request.
-    #[serde(serialize_with = "serialize_method")]
+    #[serde(serialize_with = "serialize_method", deserialize_with = "deserialize_method")]
     #[cfg_attr(feature = "ts", ts(type = "string"))]
     #[schemars(with = "String")]
     pub method: Method,
@@ -84,13 +86,19 @@ pub struct RequestEvent {
     pub failed: Vec<FailedAttempt>,
 }
 
+/// Reads a method from its name (what a control socket client gets).
+fn deserialize_method<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Method, D::Error> {
+    let name = String::deserialize(deserializer)?;
+    Method::from_bytes(name.as_bytes()).map_err(serde::de::Error::custom)
+}
+
 /// Writes a method as its name (`"GET"`).
 fn serialize_method<S: serde::Serializer>(method: &Method, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(method.as_str())
 }
 
 /// An attempt at one Upstream that failed before any response.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FailedAttempt {
     /// The Upstream's label.
@@ -102,7 +110,7 @@ pub struct FailedAttempt {
 }
 
 /// A change in one Upstream's health.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct HealthEvent {
     /// Milliseconds since the Unix epoch.
@@ -127,7 +135,7 @@ pub struct HealthEvent {
 }
 
 /// The health of one Upstream, as events and status report it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum HealthState {
@@ -190,7 +198,7 @@ pub fn seconds(ms: u64) -> String {
 }
 
 /// A Listener's state change.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ListenerEvent {
     /// The Listener's name.
@@ -206,7 +214,7 @@ pub struct ListenerEvent {
 }
 
 /// Whether a Listener is accepting connections.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum ListenerState {
@@ -216,6 +224,42 @@ pub enum ListenerState {
     Stopped,
     /// Could not bind; see the error.
     Failed,
+}
+
+/// A live Upstream joining or leaving.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct LiveEvent {
+    /// Milliseconds since the Unix epoch.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub at_ms: u64,
+    /// True when it joined, false when it left.
+    pub joined: bool,
+    /// Its label in the log, e.g. `localhost:41234 (pid 4242)`.
+    pub label: String,
+    /// What it is and what started it.
+    pub upstream: LiveUpstream,
+    /// Why it left, e.g. `the command exited` or `roundabout run was stopped`.
+    pub reason: Option<String>,
+}
+
+/// A dev server that joined a Target while it runs, and what started it (shown in status, the log and the app).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct LiveUpstream {
+    /// The Target it joins (created, matching `NAME.localhost`, when the config has none of that name).
+    pub target: String,
+    /// Where it listens, e.g. `http://localhost:41234`.
+    pub url: String,
+    /// The command line that started it.
+    pub command: String,
+    /// The dev server's process id.
+    pub pid: u32,
+    /// The directory it runs in.
+    pub cwd: String,
+    /// The git branch checked out there, when it is a git work tree.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
 }
 
 /// Milliseconds since the Unix epoch, for event timestamps.

@@ -14,7 +14,7 @@ pub struct Routes(Mux);
 impl Routes {
     /// The snapshot of `config`'s Targets.
     pub fn new(config: &Config) -> Self {
-        Routes(Mux::build(&config.targets, None, &Mux::default(), &[]))
+        Routes(Mux::build(&config.targets, None, &[], &Mux::default(), &[]))
     }
 
     /// The name of the Target a request goes to, as on the request path.

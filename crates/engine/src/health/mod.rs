@@ -15,8 +15,8 @@ use crate::event::{Event, EventBus, HealthEvent, now_ms};
 pub(crate) use active::{ActiveChecks, CheckPlan, Checked};
 pub(crate) use state::{Admission, Change, Health, Policy, Probe, View};
 
-/// Publishes a health change of Upstream `label` (`url`) of Target `target`, with what caused it; builds nothing
-/// when nobody listens.
+/// Publishes a health change of Upstream `label` (`url`) of Target `target`, with what caused it (rare: only on a
+/// change of state, so it is built whether or not anyone listens, and remembered for `roundabout log`).
 pub(crate) fn report(
     events: &EventBus,
     target: &Arc<str>,
@@ -25,9 +25,6 @@ pub(crate) fn report(
     change: Change,
     reason: Option<&str>,
 ) {
-    if !events.wanted() {
-        return;
-    }
     events.send(Event::Health(HealthEvent {
         at_ms: now_ms(),
         target: Arc::clone(target),

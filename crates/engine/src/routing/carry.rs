@@ -92,7 +92,7 @@ mod tests {
 
     fn build(targets: &Value, previous: &Mux) -> Mux {
         let config = Config::from_value(&json!({"version": 1, "targets": targets})).unwrap();
-        Mux::build(&config.targets, None, previous, &[])
+        Mux::build(&config.targets, None, &[], previous, &[])
     }
 
     fn target(name: &str, ports: &[u16]) -> Value {

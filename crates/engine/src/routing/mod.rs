@@ -8,11 +8,13 @@ mod balance;
 mod candidates;
 mod carry;
 mod host_index;
+mod live;
 mod matcher;
 mod mux;
 mod target;
 mod upstream;
 
+pub(crate) use live::Live;
 pub(crate) use matcher::RequestView;
 pub(crate) use mux::Mux;
 pub(crate) use target::Target;

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use super::balance::Balancer;
 use super::carry::{Carried, upstream_state};
 use super::host_index::HostIndex;
+use super::live::{self, Live};
 use super::matcher::{Matcher, RequestView};
 use super::target::{Target, TargetOptions};
 use super::upstream::Upstream;
@@ -41,14 +42,23 @@ impl Mux {
         &self.targets
     }
 
-    /// Builds the snapshot for `targets` (after `builtin`, the demo's, when it runs). What the previous snapshot
-    /// learned carries over (see [`Carried`]). `own` are the addresses Roundabout listens on, to spot Upstreams that
-    /// would loop. Invalid entries (which validation rejects before this) are skipped rather than panicked on.
-    pub fn build(targets: &[TargetConfig], builtin: Option<&TargetConfig>, previous: &Mux, own: &[SocketAddr]) -> Mux {
-        let mut carried = Carried::new(previous, targets);
-        let configs = builtin.into_iter().map(|t| (t, true)).chain(targets.iter().map(|t| (t, false)));
+    /// Builds the snapshot for `targets` (after `builtin`, the demo's, when it runs) with the `live` Upstreams
+    /// merged in (see [`live`]). What the previous snapshot learned carries over (see [`Carried`]). `own` are the
+    /// addresses Roundabout listens on, to spot Upstreams that would loop. Invalid entries (which validation rejects
+    /// before this) are skipped rather than panicked on.
+    pub fn build(
+        targets: &[TargetConfig],
+        builtin: Option<&TargetConfig>,
+        live: &[Live],
+        previous: &Mux,
+        own: &[SocketAddr],
+    ) -> Mux {
+        let (merged, created): (Vec<TargetConfig>, Vec<bool>) = live::merge(targets, live).into_iter().unzip();
+        let mut carried = Carried::new(previous, &merged);
+        let configs =
+            builtin.into_iter().map(|t| (t, true, false)).chain(merged.iter().zip(created).map(|(t, c)| (t, false, c)));
         let targets = configs
-            .filter_map(|(config, builtin)| {
+            .filter_map(|(config, builtin, created)| {
                 let matcher = Matcher::compile(&config.matcher).ok()?;
                 let before = carried.predecessor(&config.name, builtin);
                 let upstreams = config
@@ -57,16 +67,22 @@ impl Mux {
                     .filter_map(|u| {
                         let address = UpstreamUrl::parse(&u.url).ok()?;
                         let (stats, health) = upstream_state(before, &u.url);
+                        let joined = live::find(live, &config.name, &u.url).cloned();
+                        let label = match &joined {
+                            Some(joined) => format!("{} (pid {})", address.label, joined.pid).into(),
+                            None => address.label.as_str().into(),
+                        };
                         Some(Arc::new(Upstream {
                             connections: carried.pool(&address),
                             loops_back: loops_back(&address, own),
-                            label: address.label.as_str().into(),
+                            label,
                             url: u.url.as_str().into(),
                             address,
                             enabled: u.enabled,
                             weight: u.weight,
                             stats,
                             health,
+                            live: joined,
                         }))
                     })
                     .collect();
@@ -79,7 +95,12 @@ impl Mux {
                     matcher,
                     upstreams,
                     balancer,
-                    TargetOptions { preserve_host: config.preserve_host, builtin, health: config.health.clone() },
+                    TargetOptions {
+                        preserve_host: config.preserve_host,
+                        builtin,
+                        live: created,
+                        health: config.health.clone(),
+                    },
                 )))
             })
             .collect::<Vec<Arc<Target>>>();
@@ -124,7 +145,7 @@ mod tests {
     }
 
     fn from_config(config: &Config) -> Mux {
-        Mux::build(&config.targets, None, &Mux::default(), &[])
+        Mux::build(&config.targets, None, &[], &Mux::default(), &[])
     }
 
     fn route(mux: &Mux, host: &str, path: &str) -> Option<String> {
@@ -174,7 +195,7 @@ mod tests {
     fn builtin_target_goes_first() {
         let c = config();
         let demo = TargetConfig { name: "demo".into(), ..c.targets[3].clone() };
-        let mux = Mux::build(&c.targets, Some(&demo), &Mux::default(), &[]);
+        let mux = Mux::build(&c.targets, Some(&demo), &[], &Mux::default(), &[]);
         assert_eq!(route(&mux, "anything", "/").as_deref(), Some("demo"));
         assert!(mux.targets()[0].builtin);
     }

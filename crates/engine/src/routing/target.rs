@@ -21,6 +21,8 @@ pub struct TargetOptions {
     pub preserve_host: bool,
     /// True for the built-in demo Target.
     pub builtin: bool,
+    /// True for a Target that exists only for live Upstreams (not in the config).
+    pub live: bool,
     /// Passive and active health settings.
     pub health: HealthConfig,
 }
@@ -50,6 +52,8 @@ pub struct Target {
     pub preserve_host: bool,
     /// True for the built-in demo Target (not saved in the config).
     pub builtin: bool,
+    /// True for a Target that exists only for live Upstreams (not saved in the config).
+    pub live: bool,
 }
 
 impl Target {
@@ -84,6 +88,7 @@ impl Target {
             active_checks: options.health.active,
             preserve_host: options.preserve_host,
             builtin: options.builtin,
+            live: options.live,
         }
     }
 
@@ -174,6 +179,7 @@ pub(super) mod tests {
             loops_back: false,
             stats: Arc::default(),
             health: Arc::default(),
+            live: None,
         })
     }
 

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
+use crate::event::LiveUpstream;
 use crate::config::UpstreamUrl;
 use crate::health::Health;
 use crate::upstream::ConnectionPool;
@@ -141,6 +142,8 @@ pub struct Upstream {
     /// Keep-alive connections to this Upstream's origin (shared by every Upstream with the same origin, and kept
     /// across reloads).
     pub connections: Arc<ConnectionPool>,
+    /// What started it, when it is a live Upstream (joined while it runs, not in the config).
+    pub live: Option<Arc<LiveUpstream>>,
 }
 
 #[cfg(test)]

@@ -15,6 +15,8 @@ mod hardening;
 mod health;
 mod https;
 mod listeners;
+mod live;
+mod control;
 mod reload;
 mod round_robin;
 mod routing;
