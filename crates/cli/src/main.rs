@@ -2,9 +2,11 @@
 //! This binary only parses arguments and prints; the engine does the work.
 
 mod check;
+mod control;
 mod demo;
 mod doctor;
 mod print;
+mod run;
 mod serve;
 mod trust;
 
@@ -63,6 +65,59 @@ enum Command {
         #[arg(long, value_name = "PATH")]
         config: Option<PathBuf>,
     },
+    /// Show the running Roundabout's Listeners, Targets and Upstreams with health and request counts (or, when
+    /// nothing runs, what the config file holds).
+    Status {
+        /// The config whose instance to ask, instead of your default one.
+        #[arg(long, value_name = "PATH")]
+        config: Option<PathBuf>,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the running Roundabout's recent changes; with --follow, then every request and change as it happens.
+    Log {
+        /// The config whose instance to ask, instead of your default one.
+        #[arg(long, value_name = "PATH")]
+        config: Option<PathBuf>,
+        /// Keep printing until Ctrl-C.
+        #[arg(long, short)]
+        follow: bool,
+        /// Only what concerns this Target.
+        #[arg(long, value_name = "TARGET")]
+        target: Option<String>,
+        /// Print one JSON object per line instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add, remove, enable or disable an Upstream of a Target: applied by the running Roundabout and saved, or
+    /// saved to the config file when nothing runs.
+    Upstream {
+        /// What to do.
+        action: UpstreamVerb,
+        /// The Target's name.
+        target: String,
+        /// The Upstream's URL, e.g. http://localhost:3000.
+        url: String,
+        /// The config to change, instead of your default one.
+        #[arg(long, value_name = "PATH")]
+        config: Option<PathBuf>,
+    },
+    /// Run a dev server on a free port and make it an Upstream of NAME.localhost while it runs: PORT and
+    /// HOST=127.0.0.1 are set, and the port flags of Vite, Next, Astro, Nuxt, SvelteKit, Angular, webpack-dev-server,
+    /// Rails, Django, Flask and Hugo are added. Needs a running Roundabout (the app, or roundabout serve).
+    Run {
+        /// The Target to join (created as NAME.localhost when the config has none); defaults to package.json's name
+        /// or the directory's.
+        #[arg(long, short)]
+        name: Option<String>,
+        /// The config whose instance to join, instead of your default one.
+        #[arg(long, value_name = "PATH")]
+        config: Option<PathBuf>,
+        /// The dev server's command and its arguments, after `--`.
+        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "COMMAND")]
+        command: Vec<String>,
+    },
     /// Print where the config file lives.
     ConfigPath,
     /// Print the path of Roundabout's local CA certificate (PEM), creating the CA on first use. It signs
@@ -88,6 +143,30 @@ enum Command {
     },
     /// Print the JSON Schema of the config file (for editor validation and completion).
     Schema,
+}
+
+/// What `roundabout upstream` does.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum UpstreamVerb {
+    /// Append it to the Target.
+    Add,
+    /// Remove it from the Target.
+    Remove,
+    /// Let it take requests again.
+    Enable,
+    /// Stop sending it requests (open ones finish).
+    Disable,
+}
+
+impl From<UpstreamVerb> for roundabout_engine::control::UpstreamAction {
+    fn from(verb: UpstreamVerb) -> Self {
+        match verb {
+            UpstreamVerb::Add => Self::Add,
+            UpstreamVerb::Remove => Self::Remove,
+            UpstreamVerb::Enable => Self::Enable,
+            UpstreamVerb::Disable => Self::Disable,
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -122,6 +201,14 @@ fn main() -> ExitCode {
                 };
                 trust::run(action, trust::Only { nss: nss_db, anchors })
             }
+            Command::Status { config, json } => control::status::run(config, json).await,
+            Command::Log { config, follow, target, json } => {
+                control::log::run(config, follow, target, Printer::new(json, false)).await
+            }
+            Command::Upstream { action, target, url, config } => {
+                control::upstream::run(config, action.into(), target, url).await
+            }
+            Command::Run { name, config, command } => run::run(config, name, command).await,
             Command::ConfigPath => match ConfigStore::default_path() {
                 Ok(path) => {
                     print::out(&path.display().to_string());

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use roundabout_engine::control::{Claim, ControlError, InstanceKind};
 use roundabout_engine::event::ListenerEvent;
 use roundabout_engine::{ConfigStore, Engine, EngineHandle, EngineOptions, FirstRun, ListenerState, StoreError};
 
@@ -16,6 +17,15 @@ pub async fn run(explicit: Option<PathBuf>, printer: Printer) -> ExitCode {
     };
     let store = ConfigStore::new(&path);
     let shown = path.display();
+    // One instance per config file: a second one is told who runs it rather than failing on a busy port.
+    let claim = match Claim::take(&path).await {
+        Ok(claim) => Some(claim),
+        Err(e @ ControlError::AlreadyRunning { .. }) => return crate::fail(&e.to_string()),
+        Err(e) => {
+            print::err(&format!("warning: {e}; roundabout status, log and run cannot reach this instance"));
+            None
+        }
+    };
     let config = match store.load().await {
         Ok(Some(config)) => config,
         Ok(None) if explicit => {
@@ -50,6 +60,14 @@ pub async fn run(explicit: Option<PathBuf>, printer: Printer) -> ExitCode {
         Err(e) => return crate::fail(&e.to_string()),
     };
     print::err(&format!("Roundabout {} serving {shown} (edits apply live; Ctrl-C stops)", env!("CARGO_PKG_VERSION")));
+    let control = match claim.map(|c| c.serve(handle.clone(), store.clone(), InstanceKind::Serve)) {
+        None => None,
+        Some(Ok(server)) => Some(server),
+        Some(Err(e)) => {
+            print::err(&format!("warning: {e}; roundabout status, log and run cannot reach this instance"));
+            None
+        }
+    };
     let follower = match handle.follow(store) {
         Ok(task) => Some(task),
         Err(e) => {
@@ -60,6 +78,9 @@ pub async fn run(explicit: Option<PathBuf>, printer: Printer) -> ExitCode {
     let code = print_until_interrupted(&handle, &printer).await;
     if let Some(task) = follower {
         task.abort();
+    }
+    if let Some(control) = control {
+        control.stop().await;
     }
     code
 }

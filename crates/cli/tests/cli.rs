@@ -14,6 +14,7 @@ fn roundabout(args: &[&str], home: &std::path::Path) -> std::process::Output {
         .args(args)
         .env("XDG_CONFIG_HOME", home)
         .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_RUNTIME_DIR", home.join("run"))
         .env("HOME", home)
         .output()
         .unwrap()

@@ -28,11 +28,12 @@ mod upstream;
 
 pub use config::{Config, ConfigIssue, ConfigIssues, ConfigStore, SaveOutcome, StoreError};
 pub use engine::{
-    Attached, Check, DEMO_HOST, Engine, EngineError, EngineHandle, EngineOptions, FirstRun, ListenerStatus, Status, TargetStatus,
-    UpstreamStatus, LiveId, diagnose,
+    Attached, Check, DEMO_HOST, Engine, EngineError, EngineHandle, EngineOptions, FirstRun, ListenerStatus, LiveId,
+    Serves, Status, TargetStatus, UpstreamStatus, diagnose,
 };
 pub use event::{
-    Event, EventStream, HealthEvent, HealthState, ListenerEvent, ListenerState, LiveEvent, LiveUpstream, Received, RequestEvent,
+    Event, EventStream, HealthEvent, HealthState, ListenerEvent, ListenerState, LiveEvent, LiveUpstream, Received,
+    RequestEvent,
 };
 pub use server::HEADER_READ_TIMEOUT;
 pub use tls::{LocalCa, TlsError, trust};

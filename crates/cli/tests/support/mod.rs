@@ -49,11 +49,13 @@ impl Roundabout {
         Self::spawn_command(command, args, config_home)
     }
 
-    fn spawn_command(mut command: Command, args: &[&str], config_home: &Path) -> Self {
+    /// Spawns `command` (already given its program, and any environment or directory of its own) with `args`.
+    pub fn spawn_command(mut command: Command, args: &[&str], config_home: &Path) -> Self {
         let mut child = command
             .args(args)
             .env("XDG_CONFIG_HOME", config_home)
             .env("XDG_DATA_HOME", config_home.join("data"))
+            .env("XDG_RUNTIME_DIR", config_home.join("run"))
             .env("HOME", config_home)
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
@@ -107,6 +109,28 @@ impl Roundabout {
         ports
     }
 
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits (up to the deadline) for the process to exit.
+    pub fn wait(&mut self) -> std::process::ExitStatus {
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "the process did not exit; stderr: {:#?}", self.stderr.lock().unwrap());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// All stderr lines so far.
+    pub fn stderr(&self) -> Vec<String> {
+        self.stderr.lock().unwrap().clone()
+    }
+
     /// All stdout lines so far.
     pub fn stdout(&self) -> Vec<String> {
         self.stdout.lock().unwrap().clone()
@@ -128,14 +152,7 @@ impl Roundabout {
 
     fn stop(&mut self) -> std::process::ExitStatus {
         Command::new("kill").args(["-INT", &self.child.id().to_string()]).status().unwrap();
-        let deadline = Instant::now() + DEADLINE;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "roundabout did not stop after Ctrl-C");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        self.wait()
     }
 }
 

@@ -2,6 +2,7 @@
 //! named after a hash of the file's absolute path, in a directory only the user can enter. So a `serve --config`
 //! in a test never talks to the user's app, and two config files can run side by side.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::ControlError;
@@ -36,7 +37,7 @@ fn absolute(config: &Path) -> PathBuf {
     if let Ok(real) = config.canonicalize() {
         return real;
     }
-    let name = config.file_name().map(Path::new).unwrap_or(Path::new(""));
+    let name = config.file_name().map_or(Path::new(""), Path::new);
     let parent = config.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     match parent.canonicalize() {
         Ok(dir) => dir.join(name),
@@ -47,8 +48,11 @@ fn absolute(config: &Path) -> PathBuf {
 /// `roundabout-` and 16 hex digits of the SHA-256 of the path.
 fn config_id(config: &Path) -> String {
     let digest = ring::digest::digest(&ring::digest::SHA256, config.as_os_str().as_encoded_bytes());
-    let hex: String = digest.as_ref()[..8].iter().map(|b| format!("{b:02x}")).collect();
-    format!("roundabout-{hex}")
+    let mut id = String::from("roundabout-");
+    for byte in &digest.as_ref()[..8] {
+        let _ = write!(id, "{byte:02x}");
+    }
+    id
 }
 
 /// The directory for the socket and the lock: the user's runtime directory (`$XDG_RUNTIME_DIR/roundabout` on

@@ -45,12 +45,19 @@ impl Claim {
                 let instance = tokio::time::timeout(ASK, who(&address)).await.ok().flatten();
                 Err(ControlError::AlreadyRunning { config: config.to_path_buf(), instance })
             }
-            Err(TryLockError::Error(e)) => Err(ControlError::Io { what: format!("locking {}", address.lock.display()), e }),
+            Err(TryLockError::Error(e)) => {
+                Err(ControlError::Io { what: format!("locking {}", address.lock.display()), e })
+            }
         }
     }
 
     /// Starts answering on the control socket for `handle`, whose config lives in `store`.
-    pub fn serve(self, handle: EngineHandle, store: ConfigStore, kind: InstanceKind) -> Result<ControlServer, ControlError> {
+    pub fn serve(
+        self,
+        handle: EngineHandle,
+        store: ConfigStore,
+        kind: InstanceKind,
+    ) -> Result<ControlServer, ControlError> {
         let listener = local::listen(&self.address)
             .map_err(ControlError::io(format!("listening on {}", self.address.socket.display())))?;
         let instance = Instance {

@@ -14,6 +14,7 @@ mod local;
 mod protocol;
 mod server;
 
+use std::fmt::Write as _;
 use std::path::PathBuf;
 
 pub use address::Address;
@@ -56,7 +57,7 @@ pub enum ControlError {
         message: String,
     },
     /// The instance refused the request.
-    #[error("{message}{}", issues.iter().map(|i| format!("\n  {i}")).collect::<String>())]
+    #[error("{message}{}", list(issues))]
     Refused {
         /// Stable and machine-readable.
         code: String,
@@ -66,11 +67,21 @@ pub enum ControlError {
         issues: Vec<ConfigIssue>,
     },
     /// The instance sent something this version does not read.
-    #[error("the running Roundabout answered something this version does not understand ({0}); is it the same version?")]
+    #[error(
+        "the running Roundabout answered something this version does not understand ({0}); is it the same version?"
+    )]
     Protocol(String),
     /// The instance closed the connection before answering.
     #[error("the running Roundabout closed the connection (it may have stopped)")]
     Closed,
+}
+
+/// Issues one per line, indented under the message.
+fn list(issues: &[ConfigIssue]) -> String {
+    issues.iter().fold(String::new(), |mut text, issue| {
+        let _ = write!(text, "\n  {issue}");
+        text
+    })
 }
 
 impl ControlError {

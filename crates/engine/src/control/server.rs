@@ -35,7 +35,13 @@ impl ControlServer {
         store: ConfigStore,
     ) -> ControlServer {
         let claim = Arc::new(claim);
-        let shared = Arc::new(Shared { instance, engine, store, claim: Arc::clone(&claim), edits: Default::default() });
+        let shared = Arc::new(Shared {
+            instance,
+            engine,
+            store,
+            claim: Arc::clone(&claim),
+            edits: tokio::sync::Mutex::default(),
+        });
         let task = tokio::spawn(async move {
             loop {
                 match listener.accept().await {
@@ -194,7 +200,7 @@ async fn edit(shared: &Shared, action: UpstreamAction, target: &str, url: &str) 
         issues: Vec::new(),
     })?;
     shared.engine.apply(next.clone(), &format!("roundabout upstream {}", action.as_str())).await?;
-    shared.store.save(&next).await.map_err(|e| EngineError::Store(e))?;
+    shared.store.save(&next).await.map_err(EngineError::Store)?;
     Ok(())
 }
 
@@ -209,7 +215,8 @@ async fn log(conn: &mut Conn, engine: &EngineHandle, follow: bool, target: Optio
             return false;
         }
     }
-    let sent = |event: &Arc<Event>| !matches!(**event, Event::Request(_)) && recent.iter().any(|r| Arc::ptr_eq(r, event));
+    let sent =
+        |event: &Arc<Event>| !matches!(**event, Event::Request(_)) && recent.iter().any(|r| Arc::ptr_eq(r, event));
     let Some(events) = events.as_mut() else { return conn.reply(&Reply::Done, false).await };
     if !conn.flush().await {
         return false;

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::status::ListenerStatus;
+use super::status::{ListenerStatus, Serves};
 use crate::config::{BindAddress, Config, ListenerConfig};
 use crate::event::{Event, EventBus, ListenerEvent, ListenerState};
 use crate::proxy::{Proxy, Redirect};
@@ -176,6 +176,11 @@ impl Slot {
             addresses: self.addrs().map(|a| a.to_string()).collect(),
             error: self.error.clone(),
             exposed: self.bind.exposed,
+            serves: match (self.config.tls, self.config.redirect_https) {
+                (true, _) => Serves::Https,
+                (false, true) => Serves::RedirectToHttps,
+                (false, false) => Serves::Http,
+            },
         }
     }
 }

@@ -87,9 +87,11 @@ impl EngineHandle {
         loop {
             let open = {
                 let mux = self.inner.proxy.mux.load();
-                let found = mux.targets().iter().flat_map(|t| &t.upstreams).find(|u| {
-                    u.live.as_ref().is_some_and(|l| Arc::ptr_eq(l, &upstream))
-                });
+                let found = mux
+                    .targets()
+                    .iter()
+                    .flat_map(|t| &t.upstreams)
+                    .find(|u| u.live.as_ref().is_some_and(|l| Arc::ptr_eq(l, &upstream)));
                 found.map_or(0, |u| u.stats.open())
             };
             if open == 0 || tokio::time::Instant::now() >= deadline {

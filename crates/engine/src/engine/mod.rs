@@ -30,7 +30,7 @@ pub use self::error::EngineError;
 pub use self::first_run::FirstRun;
 use self::listeners::{Binder, Slot};
 pub use self::live::{Attached, LiveId};
-pub use self::status::{ListenerStatus, Status, TargetStatus, UpstreamStatus};
+pub use self::status::{ListenerStatus, Serves, Status, TargetStatus, UpstreamStatus};
 use crate::config::Config;
 use crate::event::{Event, EventBus, EventStream};
 use crate::health::ActiveChecks;

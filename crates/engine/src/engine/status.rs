@@ -38,6 +38,21 @@ pub struct ListenerStatus {
     pub error: Option<String>,
     /// True when reachable from other machines.
     pub exposed: bool,
+    /// What it answers with.
+    pub serves: Serves,
+}
+
+/// What a Listener answers with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum Serves {
+    /// Plain HTTP (HTTP/1.1 and h2c).
+    Http,
+    /// HTTPS (HTTP/2 and HTTP/1.1) with certificates from the local CA.
+    Https,
+    /// A redirect of every request to the HTTPS Listener.
+    RedirectToHttps,
 }
 
 /// One Target.

@@ -53,6 +53,9 @@ pub(crate) enum RequestError {
     /// A Host that is not `host[:port]`, or an absolute URL with user info.
     #[error("its Host is not a host name with an optional port")]
     InvalidHost,
+    /// A well-formed request line naming another major version (`HTTP/2.0`, `HTTP/3.0`).
+    #[error("it asks for an HTTP version other than 1.x; send HTTP/1.1 (or HTTP/2 through TLS or h2c)")]
+    OtherVersion,
 }
 
 impl RequestError {
@@ -61,8 +64,8 @@ impl RequestError {
         match self {
             RequestError::HeadTooLarge | RequestError::TooManyFields => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             RequestError::UnsupportedCoding => StatusCode::NOT_IMPLEMENTED,
-            // A request line naming another version (HTTP/2.0, HTTP/1.2): RFC 9110 §15.6.6.
-            RequestError::Invalid(httparse::Error::Version) => StatusCode::HTTP_VERSION_NOT_SUPPORTED,
+            // RFC 9110 §15.6.6: the major version is not supported (a line that is not HTTP at all is a 400).
+            RequestError::OtherVersion => StatusCode::HTTP_VERSION_NOT_SUPPORTED,
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -90,6 +93,9 @@ pub(crate) fn parse_request(buf: &mut BytesMut) -> Result<Option<RequestHead>, R
         Ok(None) => return Ok(None),
         Err(LocateError::TooLarge) => return Err(RequestError::HeadTooLarge),
         Err(LocateError::TooManyFields) => return Err(RequestError::TooManyFields),
+        Err(LocateError::Invalid(httparse::Error::Version)) if names_other_version(buf) => {
+            return Err(RequestError::OtherVersion);
+        }
         Err(LocateError::Invalid(e)) => return Err(RequestError::Invalid(e)),
     };
     let head: Bytes = buf.split_to(located.len).freeze();
@@ -165,6 +171,15 @@ fn check_target(method: &Method, uri: &Uri) -> Result<(), RequestError> {
     }
 }
 
+/// True when the request line ends in a well-formed `HTTP/D.D` whose major version is not 1 (RFC 9112 §2.3).
+fn names_other_version(buf: &[u8]) -> bool {
+    let line = buf.split(|b| *b == b'\n').next().unwrap_or_default();
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let version = line.rsplit(|b| *b == b' ').next().unwrap_or_default();
+    matches!(version, [b'H', b'T', b'T', b'P', b'/', major, b'.', minor]
+        if major.is_ascii_digit() && minor.is_ascii_digit() && *major != b'1')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,8 +213,14 @@ mod tests {
         assert_eq!(crowded.status(), StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
         let garbage = parse_request(&mut BytesMut::from(&b"\x16\x03\x01\x00\xa5garbage\r\n\r\n"[..])).unwrap_err();
         assert_eq!(garbage.status(), StatusCode::BAD_REQUEST);
-        let other_version = parse("GET / HTTP/2.0\r\nHost: a\r\n\r\n").unwrap_err();
-        assert_eq!(other_version.status(), StatusCode::HTTP_VERSION_NOT_SUPPORTED);
+        for line in ["GET / HTTP/2.0", "GET / HTTP/3.0", "GET / HTTP/0.9"] {
+            let other_version = parse(&format!("{line}\r\nHost: a\r\n\r\n")).unwrap_err();
+            assert_eq!(other_version.status(), StatusCode::HTTP_VERSION_NOT_SUPPORTED, "{line}");
+        }
+        for line in ["NOT HTTP AT ALL", "GET / HTTP/2", "GET / HTTP/22.0", "GET / http/2.0", "GET / HTTP/1.x"] {
+            let garbage = parse(&format!("{line}\r\nHost: a\r\n\r\n")).unwrap_err();
+            assert_eq!(garbage.status(), StatusCode::BAD_REQUEST, "{line}");
+        }
     }
 
     #[test]

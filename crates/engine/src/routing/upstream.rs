@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
-use crate::event::LiveUpstream;
 use crate::config::UpstreamUrl;
+use crate::event::LiveUpstream;
 use crate::health::Health;
 use crate::upstream::ConnectionPool;
 

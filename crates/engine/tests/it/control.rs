@@ -41,7 +41,9 @@ async fn one_instance_per_config_file_and_the_second_is_told_who_runs_it() {
     assert_eq!((instance.kind, instance.pid), (InstanceKind::Serve, std::process::id()));
     let message = again.to_string();
     assert!(
-        message.contains("already running") && message.contains("roundabout serve, pid") && message.contains("try roundabout status"),
+        message.contains("already running")
+            && message.contains("roundabout serve, pid")
+            && message.contains("try roundabout status"),
         "{message}"
     );
     #[cfg(unix)]

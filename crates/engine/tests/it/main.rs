@@ -6,6 +6,7 @@ mod support;
 
 mod active_checks;
 mod client_wire;
+mod control;
 mod dev_servers;
 mod draining;
 mod events;
@@ -16,7 +17,6 @@ mod health;
 mod https;
 mod listeners;
 mod live;
-mod control;
 mod reload;
 mod round_robin;
 mod routing;
