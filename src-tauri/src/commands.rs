@@ -22,6 +22,7 @@ pub async fn get_state(shell: State<'_, Shell>) -> Result<AppState, ApiError> {
 /// Applies a whole new config and saves it atomically; an invalid one is neither applied nor saved.
 #[tauri::command]
 pub async fn save_config(shell: State<'_, Shell>, config: serde_json::Value) -> Result<SaveResult, ApiError> {
+    shell.refuse_if_elsewhere()?;
     let config = Config::from_value(&config).map_err(ApiError::invalid)?;
     let status = shell.engine.apply(config.clone(), "app").await?;
     let outcome = shell.store.save(&config).await?;
@@ -39,6 +40,7 @@ pub fn validate_config(config: serde_json::Value) -> Vec<ConfigIssue> {
 /// Starts or stops one Listener and saves the change.
 #[tauri::command]
 pub async fn set_listener_enabled(shell: State<'_, Shell>, name: String, enabled: bool) -> Result<AppState, ApiError> {
+    shell.refuse_if_elsewhere()?;
     let config = shell.engine.set_listener_enabled(&name, enabled).await?;
     shell.store.save(&config).await?;
     Ok(shell.state().await)

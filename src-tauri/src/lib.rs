@@ -51,6 +51,7 @@ pub fn run() {
         if let tauri::RunEvent::Exit = event
             && let Some(shell) = handle.try_state::<Shell>()
         {
+            shell.stop_control();
             tauri::async_runtime::block_on(shell.engine.shutdown());
         }
     });

@@ -3,6 +3,7 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
+use roundabout_engine::control::{Claim, ControlError, ControlServer, InstanceKind};
 use roundabout_engine::{
     Config, ConfigStore, Engine, EngineHandle, EngineOptions, Event, FirstRun, Received, StoreError,
 };
@@ -10,7 +11,7 @@ use tauri::async_runtime::JoinHandle;
 use tauri::ipc::Channel;
 
 use crate::forwarder;
-use crate::wire::{AppState, Digest, FileProblem};
+use crate::wire::{ApiError, AppState, Digest, FileProblem};
 
 /// Shared by every command.
 pub struct Shell {
@@ -24,12 +25,29 @@ pub struct Shell {
     forwarder: Mutex<Option<JoinHandle<()>>>,
     /// The page's confirmations that it drew a digest; the forwarder paces itself on them.
     pub digests: Arc<forwarder::DigestGate>,
+    /// The control socket (`roundabout status`, `log`, `run` reach the app through it).
+    control: Option<ControlServer>,
+    /// Set when another instance (`roundabout serve`) owns the config file: the app then serves nothing and
+    /// changes nothing, and says so.
+    elsewhere: Option<String>,
 }
 
 impl Shell {
     /// Loads (or creates) the config, starts the engine and follows the file. An unreadable file is copied aside
     /// and reported, and the app starts with no routes rather than overwriting it.
     pub async fn open(store: ConfigStore) -> Result<Self, String> {
+        let claim = match Claim::take(store.path()).await {
+            Ok(claim) => Ok(Some(claim)),
+            Err(e @ ControlError::AlreadyRunning { .. }) => Err(e.to_string()),
+            Err(e) => {
+                tracing::warn!("{e}; roundabout status, log and run cannot reach the app");
+                Ok(None)
+            }
+        };
+        let claim = match claim {
+            Ok(claim) => claim,
+            Err(elsewhere) => return Self::elsewhere(store, elsewhere).await,
+        };
         let mut first_run = None;
         let (config, problem) = match store.load().await {
             Ok(Some(config)) => (config, None),
@@ -60,7 +78,57 @@ impl Shell {
         if let Err(e) = engine.follow(store.clone()) {
             tracing::warn!("{e}");
         }
-        Ok(Shell { engine, store, problem, first_run, forwarder: Mutex::new(None), digests: Arc::default() })
+        let control = claim.and_then(|claim| {
+            claim
+                .serve(engine.clone(), store.clone(), InstanceKind::App)
+                .map_err(|e| tracing::warn!("{e}; roundabout status, log and run cannot reach the app"))
+                .ok()
+        });
+        Ok(Shell {
+            engine,
+            store,
+            problem,
+            first_run,
+            forwarder: Mutex::new(None),
+            digests: Arc::default(),
+            control,
+            elsewhere: None,
+        })
+    }
+
+    /// The app when `roundabout serve` already runs the config: an engine with nothing in it, and the reason.
+    async fn elsewhere(store: ConfigStore, why: String) -> Result<Self, String> {
+        let engine = Engine::start(Config::empty(), EngineOptions::default()).await.map_err(|e| e.to_string())?;
+        let message = format!(
+            "{why}. It serves your routes; stop it (Ctrl-C in its terminal) and reopen the app to manage them here."
+        );
+        Ok(Shell {
+            engine,
+            store,
+            problem: Arc::new(Mutex::new(None)),
+            first_run: None,
+            forwarder: Mutex::new(None),
+            digests: Arc::default(),
+            control: None,
+            elsewhere: Some(message),
+        })
+    }
+
+    /// Why the app may not change anything, when another instance owns the config file.
+    pub fn refuse_if_elsewhere(&self) -> Result<(), ApiError> {
+        match &self.elsewhere {
+            Some(message) => {
+                Err(ApiError { code: "running_elsewhere".into(), message: message.clone(), issues: Vec::new() })
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Stops answering on the control socket (before the engine shuts down).
+    pub fn stop_control(&self) {
+        if let Some(control) = &self.control {
+            control.close();
+        }
     }
 
     /// What `get_state` returns.
@@ -71,6 +139,7 @@ impl Shell {
             config_path: self.store.path().display().to_string(),
             file_problem: self.problem.lock().unwrap_or_else(PoisonError::into_inner).clone(),
             first_run: self.first_run.clone(),
+            running_elsewhere: self.elsewhere.clone(),
         }
     }
 

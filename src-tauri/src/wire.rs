@@ -21,6 +21,9 @@ pub struct AppState {
     pub file_problem: Option<FileProblem>,
     /// Set when this run created the config: where it is, what to open, and why the ports are what they are.
     pub first_run: Option<String>,
+    /// Set when another Roundabout (`roundabout serve`) owns the config file: who, and what to do. The app then
+    /// serves and changes nothing.
+    pub running_elsewhere: Option<String>,
 }
 
 /// The HTTPS side of the app: Roundabout's local CA and where it is trusted.

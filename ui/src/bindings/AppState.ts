@@ -26,4 +26,9 @@ file_problem: FileProblem | null,
 /**
  * Set when this run created the config: where it is, what to open, and why the ports are what they are.
  */
-first_run: string | null, };
+first_run: string | null, 
+/**
+ * Set when another Roundabout (`roundabout serve`) owns the config file: who, and what to do. The app then
+ * serves and changes nothing.
+ */
+running_elsewhere: string | null, };

@@ -2,6 +2,7 @@
 import type { ConfigIssue } from "./ConfigIssue";
 import type { HealthEvent } from "./HealthEvent";
 import type { ListenerEvent } from "./ListenerEvent";
+import type { LiveEvent } from "./LiveEvent";
 import type { RequestEvent } from "./RequestEvent";
 
 /**
@@ -19,7 +20,7 @@ listeners: number,
 /**
  * Number of Targets in it.
  */
-targets: number, } | { "type": "config_rejected", 
+targets: number, } | { "type": "live" } & LiveEvent | { "type": "config_rejected", 
 /**
  * Where it came from: a file path, or `app`.
  */

@@ -18,6 +18,10 @@ matcher: string,
  */
 builtin: boolean, 
 /**
+ * True for a Target that exists only for live Upstreams (`roundabout run`; not in the config file).
+ */
+live: boolean, 
+/**
  * Its balancing strategy, e.g. `round_robin`.
  */
 strategy: string, 

@@ -27,7 +27,7 @@ export type MockOptions = {
   ports?: SuggestedPorts;
 };
 
-type Counters = Omit<UpstreamStatus, "url" | "label" | "enabled" | "loops_back" | "weight" | "health" | "open_connections">;
+type Counters = Omit<UpstreamStatus, "url" | "label" | "enabled" | "loops_back" | "weight" | "health" | "open_connections" | "live">;
 
 const DEMO_UPSTREAMS = ["http://127.0.0.1:38801", "http://127.0.0.1:38802", "http://127.0.0.1:38803"];
 
@@ -194,6 +194,7 @@ export class MockBackend {
       config_path: "/home/dev/.config/roundabout/config.json",
       file_problem: this.fileProblem,
       first_run: this.firstRun,
+      running_elsewhere: null,
     };
   }
 
@@ -210,6 +211,7 @@ export class MockBackend {
         addresses: enabled && !failed ? [`127.0.0.1:${port}`] : [],
         error: failed ? `127.0.0.1:${port} is already in use; stop the program using it or choose another port` : null,
         exposed: /^0\.0\.0\.0:|^\[::\]:/.test(l.bind),
+        serves: l.tls ? "https" : l.redirect_https ? "redirect_to_https" : "http",
       };
     });
     const targets: TargetStatus[] = [];
@@ -218,6 +220,7 @@ export class MockBackend {
         name: "demo",
         matcher: "demo.localhost",
         builtin: true,
+        live: false,
         strategy: "round_robin",
         upstreams: DEMO_UPSTREAMS.map((url) => this.#upstream("demo", { url })),
       });
@@ -230,6 +233,7 @@ export class MockBackend {
         name: t.name,
         matcher,
         builtin: false,
+        live: false,
         strategy: t.strategy ?? "round_robin",
         upstreams: t.upstreams.map((u) => this.#upstream(t.name, u)),
       });
@@ -340,7 +344,7 @@ export class MockBackend {
     const set = this.#health.get(`${target}\u0000${label}`);
     const health: HealthState = set?.health ?? (enabled ? { state: "healthy" } : { state: "disabled" });
     return {
-      url, label, enabled, loops_back: false, weight: u.weight ?? 1, health,
+      url, label, enabled, loops_back: false, weight: u.weight ?? 1, health, live: null,
       open_connections: set?.open ?? c.in_flight, ...c,
     };
   }

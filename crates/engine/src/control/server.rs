@@ -63,6 +63,12 @@ impl ControlServer {
         self.claim.address()
     }
 
+    /// Stops answering and frees the config file for another instance (the socket goes a moment later).
+    pub fn close(&self) {
+        self.task.abort();
+        self.claim.release();
+    }
+
     /// Stops answering, removes the socket and frees the config file for another instance; returns once done.
     pub async fn stop(mut self) {
         self.task.abort();
