@@ -13,6 +13,7 @@ fn main() {
         "trust_ca",
         "suggested_ports",
         "doctor",
+        "discover",
     ]);
     if let Err(e) = tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest)) {
         // A build script reports failure by exiting non-zero with the reason on stderr.

@@ -5,7 +5,7 @@
 #![allow(clippy::needless_pass_by_value)]
 
 use roundabout_engine::trust::{Privilege, TrustStores};
-use roundabout_engine::{Config, ConfigIssue, FirstRun, LocalCa, diagnose};
+use roundabout_engine::{Config, ConfigIssue, DevServer, FirstRun, LocalCa, diagnose};
 use tauri::State;
 use tauri::ipc::Channel;
 
@@ -71,6 +71,16 @@ pub async fn doctor(shell: State<'_, Shell>) -> Result<Vec<DoctorCheck>, ApiErro
     .await
     .map_err(ApiError::internal)?;
     Ok(checks.into_iter().map(|c| DoctorCheck { subject: c.subject, ok: c.ok, finding: c.finding }).collect())
+}
+
+/// The dev servers on loopback that no Target uses yet (what `roundabout discover` prints).
+#[tauri::command]
+pub async fn discover(shell: State<'_, Shell>) -> Result<Vec<DevServer>, ApiError> {
+    let in_use = shell.in_use().await;
+    tauri::async_runtime::spawn_blocking(move || roundabout_engine::discover(&in_use))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(|e| ApiError { code: "discovery_failed".into(), message: e.to_string(), issues: Vec::new() })
 }
 
 /// The ports a new Listener should use (80 and 443 when Roundabout may bind them).

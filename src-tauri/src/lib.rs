@@ -21,6 +21,15 @@ pub fn run() {
         .with_writer(std::io::stderr)
         .init();
     let app = tauri::Builder::default()
+        // A second launch hands over to this one (over D-Bus on Linux) and exits: the open window comes forward
+        // instead of a second app fighting over the ports and the config file.
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            if let Some(window) = app.get_webview_window("main") {
+                let _ = window.unminimize();
+                let _ = window.show();
+                let _ = window.set_focus();
+            }
+        }))
         .setup(|app| {
             let path = ConfigStore::default_path()?;
             let shell = tauri::async_runtime::block_on(Shell::open(ConfigStore::new(path)))?;
@@ -38,6 +47,7 @@ pub fn run() {
             commands::trust_ca,
             commands::suggested_ports,
             commands::doctor,
+            commands::discover,
         ])
         .build(tauri::generate_context!());
     let app = match app {

@@ -3,9 +3,9 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use roundabout_engine::control::{Claim, ControlError, ControlServer, InstanceKind};
+use roundabout_engine::control::{Claim, ControlClient, ControlError, ControlServer, InstanceKind, Reply, Request};
 use roundabout_engine::{
-    Config, ConfigStore, Engine, EngineHandle, EngineOptions, Event, FirstRun, Received, StoreError,
+    Config, ConfigStore, Engine, EngineHandle, EngineOptions, Event, FirstRun, InUse, Received, StoreError,
 };
 use tauri::async_runtime::JoinHandle;
 use tauri::ipc::Channel;
@@ -122,6 +122,18 @@ impl Shell {
             }
             None => Ok(()),
         }
+    }
+
+    /// What Roundabout already routes to and listens on, for discovery: this engine's, or that of the instance
+    /// that owns the config when it is not the app.
+    pub async fn in_use(&self) -> InUse {
+        if self.elsewhere.is_some()
+            && let Ok(Some(mut client)) = ControlClient::connect(self.store.path()).await
+            && let Ok(Reply::Status { status }) = client.call(&Request::Status).await
+        {
+            return InUse::of_status(&status);
+        }
+        InUse::of_status(&self.engine.status().await)
     }
 
     /// Stops answering on the control socket (before the engine shuts down).

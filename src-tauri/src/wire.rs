@@ -176,6 +176,7 @@ mod tests {
         ApiError::export_all(&cfg).unwrap();
         SaveResult::export_all(&cfg).unwrap();
         Digest::export_all(&cfg).unwrap();
+        roundabout_engine::DevServer::export_all(&cfg).unwrap();
         let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/src/bindings");
         let names = |dir: &Path| {
             let mut names: Vec<String> = std::fs::read_dir(dir)

@@ -3,7 +3,7 @@
 // app and run in order; each waits for what it expects with a deadline instead of sleeping.
 //
 //   npm --prefix ui run build && cargo build --workspace --features roundabout-app/custom-protocol
-//   xvfb-run -a -s "-screen 0 1440x900x24" node --test --test-concurrency=1 tests/e2e/
+//   dbus-run-session -- xvfb-run -a -s "-screen 0 1440x900x24" node --test --test-concurrency=1 tests/e2e/
 //
 // UPDATE_SCREENSHOT=1 also writes docs/screenshot.png (the README's picture); every run writes target/e2e/*.png.
 import assert from "node:assert/strict";
@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { launchApp } from "./support/app.mjs";
+import { cli, launchSecond, listenOnIpv6Loopback, startRun } from "./support/cli.mjs";
 import { eventually } from "./support/eventually.mjs";
 import { freePort, get, startUpstream } from "./support/net.mjs";
 import { Key } from "./support/webdriver.mjs";
@@ -209,6 +210,76 @@ describe("Roundabout desktop app", () => {
       const chromium = texts.find((t) => t.includes("Chromium, Chrome"));
       assert.ok(chromium?.includes(tmp), `the NSS database in the test's home: ${texts.join(" | ")}`);
     }, { timeout: UI_TIMEOUT, what: "the HTTPS panel's CA path and stores" });
+  });
+
+  it("owns its config: serve on the same file is refused, status reaches the app", async () => {
+    const env = { configHome: tmp };
+    const serve = await cli(["serve", "--config", configFile], env);
+    assert.notEqual(serve.code, 0, "a second instance on the same config must not start");
+    assert.ok(serve.stderr.includes(`Roundabout is already running for ${configFile} (the desktop app, pid`), serve.stderr);
+    assert.match(serve.stderr, /pid \d+\); try roundabout status/);
+    const status = await cli(["status", "--json", "--config", configFile], env);
+    assert.equal(status.code, 0, status.stderr);
+    const answer = JSON.parse(status.stdout);
+    assert.equal(answer.running, true);
+    assert.equal(answer.instance.kind, "app");
+    assert.ok(answer.status.targets.some((t) => t.name === "e2e"), status.stdout);
+  });
+
+  it("a second launch hands over to the running app and exits", async () => {
+    assert.ok(process.env.DBUS_SESSION_BUS_ADDRESS, "run under dbus-run-session (scripts/test does): the handover uses D-Bus");
+    const second = await launchSecond({ configHome: tmp });
+    assert.equal(second.code, 0, `the second app exited with ${second.code}: ${second.stderr}`);
+    assert.equal((await get(listenerPort, HOST)).status, 200, "the first app still serves");
+    await s.find('article[aria-label="Target e2e"]');
+  });
+
+  it("shows a dev server started with roundabout run while it runs, and forgets it when it stops", async () => {
+    const run = startRun({ configHome: tmp, configFile, name: "joined", body: "served by joined" });
+    try {
+      await eventually(async () => {
+        const res = await get(listenerPort, "joined.localhost");
+        assert.equal(res.body, "served by joined");
+      }, { timeout: UI_TIMEOUT, what: "joined.localhost served by the run" });
+      await eventually(async () => {
+        const sidebar = await shownText(await s.find('nav[aria-label="Listeners and targets"]'));
+        assert.match(sidebar, /joined\s+live\s+joined\.localhost/);
+      }, { timeout: UI_TIMEOUT, what: "the live Target in the sidebar" });
+    } finally {
+      await run.interrupt();
+    }
+    await eventually(async () => {
+      const sidebar = await shownText(await s.find('nav[aria-label="Listeners and targets"]'));
+      assert.ok(!sidebar.includes("joined.localhost"), sidebar);
+    }, { timeout: UI_TIMEOUT, what: "the live Target gone" });
+    assert.ok(!(await readFile(configFile, "utf8")).includes("joined"), "a live Upstream is never saved");
+  });
+
+  it("finds a dev server on ::1 and routes to it in one click", async () => {
+    const server = await listenOnIpv6Loopback("served over ::1");
+    try {
+      const toggle = await s.find('button[aria-controls="dev-body"]');
+      if ((await toggle.attribute("aria-expanded")) !== "true") await toggle.click();
+      const entry = await eventually(() => s.find(`li.server[aria-label="Dev server [::1]:${server.port}"]`), {
+        timeout: UI_TIMEOUT,
+        what: `[::1]:${server.port} listed`,
+      });
+      await (await entry.find("button.small")).click();
+      const config = await eventually(async () => {
+        const saved = JSON.parse(await readFile(configFile, "utf8"));
+        const created = saved.targets.find((t) => t.upstreams.some((u) => u.url === `http://[::1]:${server.port}`));
+        assert.ok(created, JSON.stringify(saved.targets));
+        return created;
+      }, { timeout: UI_TIMEOUT, what: "the Target saved" });
+      const res = await get(listenerPort, config.match.host);
+      assert.equal(res.body, "served over ::1");
+      // Back to the e2e Target for the steps below.
+      await s.execute(`[...document.querySelectorAll("li.item button.pick")]
+        .find((b) => b.querySelector(".name")?.textContent.trim() === "e2e")?.click();`);
+      await eventually(() => s.find('article[aria-label="Target e2e"]'), { timeout: UI_TIMEOUT, what: "e2e selected" });
+    } finally {
+      await server.close();
+    }
   });
 
   it("follows an edit of the file made elsewhere", async () => {

@@ -1,7 +1,7 @@
 // The only module that talks to the backend: Tauri commands through `invoke`, live Digests through a `Channel`.
 import { Channel, invoke } from "@tauri-apps/api/core";
 import type {
-  ApiError, AppState, Config, ConfigIssue, Digest, DoctorCheck, HttpsState, SaveResult, SuggestedPorts,
+  ApiError, AppState, Config, ConfigIssue, DevServer, Digest, DoctorCheck, HttpsState, SaveResult, SuggestedPorts,
 } from "./types";
 
 /** Every rejection as an ApiError, whatever the shell sent (a string from a panic, an Error from the bridge…). */
@@ -40,6 +40,8 @@ export const api = {
   suggestedPorts: () => call<SuggestedPorts>("suggested_ports"),
   /** What stands between the user and their URLs working, each with its fix (the checks of `roundabout doctor`). */
   doctor: () => call<DoctorCheck[]>("doctor"),
+  /** Dev servers listening on loopback that no Target uses yet, from a scan of the sockets and processes. */
+  discover: () => call<DevServer[]>("discover"),
   /** Tells the backend the last digest is drawn, so it may send the next (it waits up to a second otherwise). */
   digestShown: () => call<void>("digest_shown"),
   /** Starts the Digest stream; `onDigest` is called at most ~20 times a second, and only after `digestShown`. */

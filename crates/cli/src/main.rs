@@ -4,6 +4,7 @@
 mod check;
 mod control;
 mod demo;
+mod discover;
 mod doctor;
 mod print;
 mod run;
@@ -91,7 +92,8 @@ enum Command {
         json: bool,
     },
     /// Add, remove, enable or disable an Upstream of a Target: applied by the running Roundabout and saved, or
-    /// saved to the config file when nothing runs.
+    /// saved to the config file when nothing runs. Adding to a Target that does not exist creates it as
+    /// TARGET.localhost.
     Upstream {
         /// What to do.
         action: UpstreamVerb,
@@ -140,6 +142,16 @@ enum Command {
         /// Act on this anchors directory only, written without privilege or bundle update.
         #[arg(long, value_name = "DIR")]
         anchors: Option<PathBuf>,
+    },
+    /// List the dev servers listening on loopback (127.0.0.1, ::1 or every address) that no Target uses yet: port,
+    /// process, command and directory, and the command that adds each one.
+    Discover {
+        /// The config whose Targets count as in use, instead of your default one.
+        #[arg(long, value_name = "PATH")]
+        config: Option<PathBuf>,
+        /// Print one JSON array instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// Print the JSON Schema of the config file (for editor validation and completion).
     Schema,
@@ -209,6 +221,7 @@ fn main() -> ExitCode {
                 control::upstream::run(config, action.into(), target, url).await
             }
             Command::Run { name, config, command } => run::run(config, name, command).await,
+            Command::Discover { config, json } => discover::run(config, json).await,
             Command::ConfigPath => match ConfigStore::default_path() {
                 Ok(path) => {
                     print::out(&path.display().to_string());

@@ -179,6 +179,13 @@ fn run_says_what_it_needs_when_nothing_is_running() {
     assert!(!out.status.success());
     let said = text(&out.stderr);
     assert!(said.contains("Roundabout is not running for") && said.contains("roundabout serve"), "{said}");
+
+    // A name that cannot be a host is refused before anything starts.
+    let config = file.to_str().unwrap();
+    let out = roundabout(&["run", "--config", config, "--name", "My App", "--", "node", "-e", DEV_SERVER], home.path());
+    assert!(!out.status.success());
+    let said = text(&out.stderr);
+    assert!(said.contains("\"My App\" cannot be a host name") && said.contains("--name my-app"), "{said}");
 }
 
 #[test]
@@ -227,5 +234,57 @@ fn upstream_edits_go_through_the_running_instance_or_straight_to_the_file() {
         assert_eq!(socket.metadata().unwrap().permissions().mode() & 0o777, 0o600);
         assert_eq!(std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
     }
+    assert!(serve.interrupt().success());
+}
+
+#[test]
+fn discovery_lists_loopback_servers_no_target_uses_and_one_command_adds_them() {
+    let home = tempfile::tempdir().unwrap();
+    let file = home.path().join("c.json");
+    let routed = Upstream::start("routed");
+    let only_v6 = std::net::TcpListener::bind("[::1]:0").expect("IPv6 loopback");
+    let v6_port = only_v6.local_addr().unwrap().port();
+    write_config(
+        &file,
+        &json!({"version": 1, "listeners": [{"name": "web", "bind": "127.0.0.1:0"}],
+                "targets": [{"name": "app", "match": {"host": "app.localhost"}, "upstreams": [{"url": routed.url()}]}]}),
+    );
+    let config = file.to_str().unwrap();
+    let serve = Roundabout::spawn(&["serve", "--config", config], home.path());
+    let listener_port = serve.listener_port("web");
+
+    let discover = || {
+        let out = roundabout(&["discover", "--json", "--config", config], home.path());
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        serde_json::from_slice::<Vec<Value>>(&out.stdout).unwrap()
+    };
+    let found = discover();
+    let ports: Vec<u64> = found.iter().filter_map(|s| s["port"].as_u64()).collect();
+    assert!(!ports.contains(&u64::from(routed.port)), "a Target's Upstream is in use: {found:?}");
+    assert!(!ports.contains(&u64::from(listener_port)), "Roundabout's own Listener is not a dev server: {found:?}");
+    let v6 = found.iter().find(|s| s["port"] == v6_port).unwrap_or_else(|| panic!("[::1]:{v6_port} in {found:?}"));
+    assert_eq!(v6["address"], format!("[::1]:{v6_port}"));
+    assert_eq!(v6["url"], format!("http://[::1]:{v6_port}"), "reached on ::1 exactly, not through 127.0.0.1");
+    assert_eq!(v6["pid"], std::process::id());
+    assert!(v6["cwd"].as_str().is_some_and(|d| !d.is_empty()) && v6["command"].is_string(), "{v6}");
+
+    let human = text(&roundabout(&["discover", "--config", config], home.path()).stdout);
+    let add = format!("roundabout upstream add {} http://[::1]:{v6_port}", v6["suggested_name"].as_str().unwrap());
+    assert!(human.contains(&format!("[::1]:{v6_port}")) && human.contains(&add), "{human}");
+
+    // The printed command creates the Target and routes NAME.localhost to it; then it is no longer offered.
+    let out =
+        roundabout(&["upstream", "add", "v6", &format!("http://[::1]:{v6_port}"), "--config", config], home.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    std::thread::spawn(move || {
+        for mut stream in only_v6.incoming().map_while(Result::ok) {
+            use std::io::{Read, Write};
+            let mut head = [0u8; 1024];
+            let _ = stream.read(&mut head);
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\nConnection: close\r\n\r\nfrom v6");
+        }
+    });
+    assert_eq!(get(listener_port, "v6.localhost", "/"), (200, "from v6".to_owned()));
+    assert!(discover().iter().all(|s| s["port"] != v6_port));
     assert!(serve.interrupt().success());
 }

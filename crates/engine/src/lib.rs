@@ -17,6 +17,7 @@ pub mod event;
 #[doc(hidden)]
 pub mod harness;
 
+mod discover;
 mod engine;
 mod health;
 mod http1;
@@ -26,7 +27,8 @@ mod server;
 mod tls;
 mod upstream;
 
-pub use config::{Config, ConfigIssue, ConfigIssues, ConfigStore, SaveOutcome, StoreError};
+pub use config::{Config, ConfigIssue, ConfigIssues, ConfigStore, SaveOutcome, StoreError, write_atomically};
+pub use discover::{DevServer, DiscoverError, InUse, Project, discover, host_label, project_of};
 pub use engine::{
     Attached, Check, DEMO_HOST, Engine, EngineError, EngineHandle, EngineOptions, FirstRun, ListenerStatus, LiveId,
     Serves, Status, TargetStatus, UpstreamStatus, diagnose,

@@ -31,4 +31,8 @@ health?: HealthConfig,
 /**
  * Send the client's Host header to the Upstream (true) or the Upstream's own host (false).
  */
-preserve_host?: boolean, };
+preserve_host?: boolean, 
+/**
+ * Keep each browser on the Upstream it first reached (a cookie), while other browsers keep balancing.
+ */
+sticky?: boolean, };

@@ -28,4 +28,8 @@ strategy: string,
 /**
  * Upstreams in config order.
  */
-upstreams: Array<UpstreamStatus>, };
+upstreams: Array<UpstreamStatus>, 
+/**
+ * Open in a browser to undo a pin.
+ */
+unpin_url: string | null, };

@@ -57,4 +57,9 @@ loops_back: boolean,
 /**
  * What started it, when it is a live Upstream (`roundabout run`; not in the config file).
  */
-live: LiveUpstream | null, };
+live: LiveUpstream | null, 
+/**
+ * Open in a browser to send that browser to this Upstream alone (a cookie); null when the Target has no exact
+ * host or no Listener runs.
+ */
+pin_url: string | null, };

@@ -3,10 +3,13 @@
 // It validates like the engine for the cases the UI relies on; it is not the engine.
 import { mockIPC } from "@tauri-apps/api/mocks";
 import type {
-  ApiError, AppState, Config, ConfigIssue, Digest, Event, FileProblem, HealthState, HttpsState,
-  ListenerStatus, RequestEvent, Status, SuggestedPorts, TargetStatus, UpstreamConfig, UpstreamStatus,
+  ApiError, AppState, Config, DevServer, Digest, Event, FileProblem, HealthState, HttpsState, ListenerStatus,
+  LiveUpstream, RequestEvent, Status, SuggestedPorts, TargetStatus, UpstreamConfig, UpstreamStatus,
 } from "../types";
-import { UNPRIVILEGED_PORTS, doctorChecks, untrustedHttps } from "./samples";
+import { labelOf, liveLabel, liveOnly, pinLinks, pinOrigin, unused } from "./live";
+import { DEMO_UPSTREAMS, DEV_SERVERS, UNPRIVILEGED_PORTS, doctorChecks, untrustedHttps } from "./samples";
+import { startTicker } from "./ticker";
+import { validate } from "./validate";
 
 export type MockOptions = {
   /** Start with the built-in demo on. */
@@ -25,81 +28,26 @@ export type MockOptions = {
   httpsFails?: string;
   /** What suggested_ports answers (default: 8800 and 8443, with why 80 and 443 are not available). */
   ports?: SuggestedPorts;
+  /** Live Upstreams (`roundabout run`) joined before the app opened. */
+  live?: LiveUpstream[];
+  /** What discover finds before leaving out ports a Target uses (default: DEV_SERVERS, one of them on ::1). */
+  devServers?: DevServer[];
+  /** When set, discover rejects with this message. */
+  discoverFails?: string;
+  /**
+   * AppState.running_elsewhere: `roundabout serve` owns the config. As in the shell, the app then runs an empty
+   * config (any `config` given is ignored), and refuses every change with this message.
+   */
+  runningElsewhere?: string;
 };
 
-type Counters = Omit<UpstreamStatus, "url" | "label" | "enabled" | "loops_back" | "weight" | "health" | "open_connections" | "live">;
-
-const DEMO_UPSTREAMS = ["http://127.0.0.1:38801", "http://127.0.0.1:38802", "http://127.0.0.1:38803"];
-
-export function labelOf(url: string): string {
-  return url.replace(/^[a-z]+:\/\//i, "").replace(/\/$/, "");
-}
+type Counters = Omit<
+  UpstreamStatus, "url" | "label" | "enabled" | "loops_back" | "weight" | "health" | "open_connections" | "live" | "pin_url"
+>;
 
 function portOf(bind: string): number {
   const m = /(\d+)$/.exec(bind);
   return m ? Number(m[1]) : 0;
-}
-
-export function validate(config: Config): ConfigIssue[] {
-  const issues: ConfigIssue[] = [];
-  const add = (path: string, message: string) => issues.push({ path, message });
-  const binds = new Set<string>();
-  config.listeners.forEach((l, i) => {
-    const m = /^(?:(\[[0-9a-f:.]+\]|[a-z0-9.-]+):)?(\d+)$/i.exec(l.bind.trim());
-    const port = m ? Number(m[2]) : NaN;
-    if (!m) add(`listeners[${i}].bind`, `"${l.bind}" is not an address; write a port like 8800 or an address like 127.0.0.1:8800`);
-    else if (!(port >= 0 && port <= 65535)) add(`listeners[${i}].bind`, `port "${m[2]}" is out of range; use a number from 1 to 65535`);
-    else if (binds.has(String(port))) add(`listeners[${i}].bind`, `127.0.0.1:${port} is already used by another listener`);
-    binds.add(String(port));
-    if (l.tls && l.redirect_https)
-      add(`listeners[${i}].redirect_https`, 'an HTTPS listener cannot redirect to HTTPS; remove "redirect_https" (or "tls")');
-  });
-  const redirecting = config.listeners.findIndex((l) => l.redirect_https);
-  if (redirecting >= 0 && !config.listeners.some((l) => l.tls))
-    add(
-      `listeners[${redirecting}].redirect_https`,
-      'there is no listener with "tls": true to redirect to; add one, or remove "redirect_https"',
-    );
-  const names = new Set<string>();
-  config.targets.forEach((t, i) => {
-    const at = `targets[${i}]`;
-    if (!t.name.trim()) add(`${at}.name`, "the name is empty; give the target a name");
-    else if (names.has(t.name)) add(`${at}.name`, `two targets are named "${t.name}"; names must be unique`);
-    names.add(t.name);
-    const host = t.match.host;
-    if (host === "*") add(`${at}.match.host`, `"*" would match every host; leave "host" out instead`);
-    else if (host != null && !/^(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*$/i.test(host))
-      add(`${at}.match.host`, `"${host}" is not a host name; write one like app.localhost, or *.app.localhost for its subdomains`);
-    for (const key of ["path", "path_prefix"] as const) {
-      const p = t.match[key];
-      if (p != null && !p.startsWith("/")) add(`${at}.match.${key}`, `"${key}" must start with "/"`);
-    }
-    if (t.match.path != null && t.match.path_prefix != null) add(`${at}.match`, `use either "path" or "path_prefix", not both`);
-    for (const name of Object.keys(t.match.headers ?? {}))
-      if (!/^[!#$%&'*+.^_`|~0-9a-z-]+$/i.test(name)) add(`${at}.match.headers.${name}`, `"${name}" is not a valid header name`);
-    const whole = (path: string, v: number | undefined, lo: number, hi: number, unit = "") => {
-      if (v !== undefined && !(Number.isInteger(v) && v >= lo && v <= hi))
-        add(path, `${v} is out of range; use a whole number from ${lo} to ${hi}${unit}`);
-    };
-    const passive = t.health?.passive;
-    whole(`${at}.health.passive.failures`, passive?.failures, 1, 1000);
-    whole(`${at}.health.passive.cool_down_ms`, passive?.cool_down_ms, 1, 3_600_000, " ms");
-    const active = t.health?.active;
-    if (active) {
-      if (!active.path.startsWith("/")) add(`${at}.health.active.path`, `"path" must start with "/", e.g. "/health"`);
-      whole(`${at}.health.active.interval_ms`, active.interval_ms, 50, 3_600_000, " ms");
-    }
-    t.upstreams.forEach((u, j) => {
-      const path = `${at}.upstreams[${j}].url`;
-      const scheme = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/i.exec(u.url);
-      if (!scheme) add(path, `"${u.url}" has no scheme; write it like http://${u.url}`);
-      else if (!/^https?$/i.test(scheme[1])) add(path, `scheme "${scheme[1]}" is not supported; use http or https`);
-      else if (!scheme[2] || scheme[2].startsWith("/")) add(path, `"${u.url}" has no host`);
-      if (u.weight !== undefined && !(Number.isInteger(u.weight) && u.weight >= 1 && u.weight <= 100))
-        add(`${at}.upstreams[${j}].weight`, `${u.weight} is out of range; use a whole number from 1 to 100`);
-    });
-  });
-  return issues;
 }
 
 export class MockBackend {
@@ -111,6 +59,14 @@ export class MockBackend {
   https: HttpsState;
   httpsFails: string | null;
   ports: SuggestedPorts;
+  /** Live Upstreams in the order they joined; join() and leave() change them and send their events. */
+  live: LiveUpstream[];
+  /** What discover finds on the machine; it answers those whose port no Target uses. */
+  devServers: DevServer[];
+  /** While set, discover rejects with this message (a scan that failed). */
+  discoverFails: string | null;
+  /** While set, save_config and set_listener_enabled are refused with this message (code running_elsewhere). */
+  runningElsewhere: string | null;
   /** Every config save_config accepted, in order. */
   saved: Config[] = [];
   /** Every command, in order, with its arguments (channels left out). */
@@ -139,6 +95,14 @@ export class MockBackend {
     this.https = opts.https ?? untrustedHttps();
     this.httpsFails = opts.httpsFails ?? null;
     this.ports = opts.ports ?? UNPRIVILEGED_PORTS;
+    this.live = structuredClone(opts.live ?? []);
+    this.devServers = structuredClone(opts.devServers ?? DEV_SERVERS);
+    this.discoverFails = opts.discoverFails ?? null;
+    this.runningElsewhere = opts.runningElsewhere ?? null;
+    if (this.runningElsewhere) {
+      this.config = { version: 1, demo: false, listeners: [], targets: [] };
+      this.live = [];
+    }
   }
 
   handle(cmd: string, args: Record<string, unknown> = {}): unknown {
@@ -149,6 +113,7 @@ export class MockBackend {
       case "validate_config":
         return validate(args.config as Config);
       case "save_config": {
+        this.#refuseIfElsewhere();
         const config = structuredClone(args.config as Config);
         const issues = validate(config);
         if (issues.length > 0) {
@@ -163,6 +128,7 @@ export class MockBackend {
         return { status: this.status(), kept_aside: keptAside };
       }
       case "set_listener_enabled": {
+        this.#refuseIfElsewhere();
         const l = this.config.listeners.find((x) => (x.name ?? x.bind) === args.name);
         if (!l) throw { code: "not_found", message: `no listener named "${String(args.name)}"`, issues: [] } satisfies ApiError;
         l.enabled = Boolean(args.enabled);
@@ -180,6 +146,8 @@ export class MockBackend {
         return this.#trust();
       case "suggested_ports":
         return { ...this.ports };
+      case "discover":
+        return this.#discover();
       case "doctor":
         return doctorChecks(this.config, this.#httpsState(false).stores.every((s) => s.state === "trusted"));
       default:
@@ -194,7 +162,7 @@ export class MockBackend {
       config_path: "/home/dev/.config/roundabout/config.json",
       file_problem: this.fileProblem,
       first_run: this.firstRun,
-      running_elsewhere: null,
+      running_elsewhere: this.runningElsewhere,
     };
   }
 
@@ -214,28 +182,38 @@ export class MockBackend {
         serves: l.tls ? "https" : l.redirect_https ? "redirect_to_https" : "http",
       };
     });
+    const origin = pinOrigin(listeners);
     const targets: TargetStatus[] = [];
     if (this.config.demo) {
+      const pins = pinLinks("demo.localhost", origin);
       targets.push({
-        name: "demo",
-        matcher: "demo.localhost",
-        builtin: true,
-        live: false,
-        strategy: "round_robin",
-        upstreams: DEMO_UPSTREAMS.map((url) => this.#upstream("demo", { url })),
+        name: "demo", matcher: "demo.localhost", builtin: true, live: false, strategy: "round_robin",
+        upstreams: DEMO_UPSTREAMS.map((url) => this.#upstream("demo", { url }, null, pins.pin(url))),
+        unpin_url: pins.unpin,
       });
     }
     for (const t of this.config.targets) {
       let matcher = t.match.host ?? "*";
       if (t.match.path_prefix) matcher += `${t.match.path_prefix.replace(/\/$/, "")}/*`;
       else if (t.match.path) matcher += t.match.path;
+      const pins = pinLinks(t.match.host, origin);
+      // Live Upstreams join after the configured ones; a URL the config already has is not added twice.
+      const joined = this.live.filter((l) => l.target === t.name && !t.upstreams.some((u) => u.url === l.url));
       targets.push({
-        name: t.name,
-        matcher,
-        builtin: false,
-        live: false,
-        strategy: t.strategy ?? "round_robin",
-        upstreams: t.upstreams.map((u) => this.#upstream(t.name, u)),
+        name: t.name, matcher, builtin: false, live: false, strategy: t.strategy ?? "round_robin",
+        upstreams: [
+          ...t.upstreams.map((u) => this.#upstream(t.name, u, null, pins.pin(u.url))),
+          ...joined.map((l) => this.#upstream(t.name, { url: l.url }, l, pins.pin(l.url))),
+        ],
+        unpin_url: pins.unpin,
+      });
+    }
+    for (const [name, joined] of liveOnly(this.config, this.live)) {
+      const pins = pinLinks(`${name}.localhost`, origin);
+      targets.push({
+        name, matcher: `${name}.localhost`, builtin: false, live: true, strategy: "round_robin",
+        upstreams: joined.map((l) => this.#upstream(name, { url: l.url }, l, pins.pin(l.url))),
+        unpin_url: pins.unpin,
       });
     }
     return { listeners, targets, log_readers: 1 };
@@ -245,7 +223,7 @@ export class MockBackend {
   request(partial: Partial<RequestEvent> & { target: string | null }): void {
     const e: RequestEvent = {
       at_ms: Date.now(), listener: "main", method: "GET", host: "app.localhost", path: "/", upstream: null,
-      status: 200, latency_us: 1200, error: null, failed: [], ...partial,
+      status: 200, latency_us: 1200, error: null, failed: [], affinity: null, ...partial,
     };
     if (e.target && e.upstream) {
       const c = this.#find(e.target, e.upstream);
@@ -267,6 +245,20 @@ export class MockBackend {
   /** Queues any event (config_applied from a file, config_rejected…). */
   event(e: Event): void {
     this.#pending.push(e);
+  }
+
+  /** A dev server joins its Target (created as NAME.localhost when the config has none), as `roundabout run` does. */
+  join(live: LiveUpstream, atMs = Date.now()): void {
+    this.live.push(structuredClone(live));
+    this.#pending.push({ type: "live", at_ms: atMs, joined: true, label: liveLabel(live), upstream: live, reason: null });
+  }
+
+  /** The live Upstream at `url` leaves (its command exited, or run was stopped); a Target only it made goes too. */
+  leave(url: string, reason: string | null, atMs = Date.now()): void {
+    const gone = this.live.find((l) => l.url === url);
+    if (!gone) return;
+    this.live = this.live.filter((l) => l !== gone);
+    this.#pending.push({ type: "live", at_ms: atMs, joined: false, label: liveLabel(gone), upstream: gone, reason });
   }
 
   /** Sets an Upstream's reported health (and open connections) until set again; `null` goes back to the default. */
@@ -310,6 +302,18 @@ export class MockBackend {
     return digest;
   }
 
+  /** The dev servers no Upstream and no Listener of ours uses, as the shell's discover answers. */
+  #discover(): DevServer[] {
+    if (this.discoverFails) throw { code: "discovery_failed", message: this.discoverFails, issues: [] } satisfies ApiError;
+    const status = this.status();
+    const urls = status.targets.flatMap((t) => t.upstreams.map((u) => u.url));
+    return structuredClone(unused(this.devServers, urls, this.config.listeners.map((l) => portOf(l.bind))));
+  }
+
+  #refuseIfElsewhere(): void {
+    if (this.runningElsewhere) throw { code: "running_elsewhere", message: this.runningElsewhere, issues: [] } satisfies ApiError;
+  }
+
   #failIfAsked(): void {
     if (this.httpsFails) throw { code: "internal", message: this.httpsFails, issues: [] } satisfies ApiError;
   }
@@ -331,7 +335,7 @@ export class MockBackend {
     return this.#httpsState(true);
   }
 
-  #upstream(target: string, u: UpstreamConfig): UpstreamStatus {
+  #upstream(target: string, u: UpstreamConfig, live: LiveUpstream | null = null, pin: string | null = null): UpstreamStatus {
     const url = u.url;
     const enabled = u.enabled !== false;
     const key = `${target}\u0000${url}`;
@@ -340,11 +344,11 @@ export class MockBackend {
       c = { requests: 0, failures: 0, in_flight: 0, last_status: null, last_latency_us: null };
       this.#counters.set(key, c);
     }
-    const label = labelOf(url);
+    const label = live ? liveLabel(live) : labelOf(url);
     const set = this.#health.get(`${target}\u0000${label}`);
     const health: HealthState = set?.health ?? (enabled ? { state: "healthy" } : { state: "disabled" });
     return {
-      url, label, enabled, loops_back: false, weight: u.weight ?? 1, health, live: null,
+      url, label, enabled, loops_back: false, weight: u.weight ?? 1, health, live, pin_url: pin,
       open_connections: set?.open ?? c.in_flight, ...c,
     };
   }
@@ -353,32 +357,19 @@ export class MockBackend {
     const urls = target === "demo" && this.config.demo
       ? DEMO_UPSTREAMS
       : (this.config.targets.find((t) => t.name === target)?.upstreams.map((u) => u.url) ?? []);
-    const url = urls.find((u) => labelOf(u) === label);
+    const joined = this.live.find((l) => l.target === target && liveLabel(l) === label);
+    const url = joined?.url ?? urls.find((u) => labelOf(u) === label);
     if (!url) return undefined;
     this.#upstream(target, { url });
     return this.#counters.get(`${target}\u0000${url}`);
   }
 }
 
+/** Answers this window's Tauri IPC from a new MockBackend, reachable by tests as `window.__roundabout`. */
 export function installMockBackend(opts: MockOptions = {}): MockBackend {
   const backend = new MockBackend(opts);
   mockIPC((cmd, args) => backend.handle(cmd, args as Record<string, unknown>));
   (window as unknown as { __roundabout: MockBackend }).__roundabout = backend;
   if (opts.ticker) startTicker(backend);
   return backend;
-}
-
-/** Demo traffic for `npm run dev`: a few requests a second, round-robin over the demo's upstreams. */
-function startTicker(backend: MockBackend): void {
-  let n = 0;
-  const paths = ["/", "/api/items", "/api/items/42", "/assets/app.js", "/health"];
-  setInterval(() => {
-    if (backend.config.demo) {
-      for (let i = 0; i < 1 + (n % 4); i++, n++) {
-        const up = labelOf(DEMO_UPSTREAMS[n % 3]);
-        backend.request({ target: "demo", host: "demo.localhost", upstream: up, path: paths[n % paths.length], latency_us: 300 + ((n * 7919) % 9000) });
-      }
-    }
-    backend.flush();
-  }, 500);
 }

@@ -1,6 +1,9 @@
-// What the mock backend answers about HTTPS and a first run, shaped like the shell's answers on a Linux machine
-// where Roundabout may not bind ports 80 and 443 and its CA was never trusted.
-import type { Config, DoctorCheck, HttpsState, SuggestedPorts } from "../types";
+// What the mock backend answers with, shaped like the shell's answers on a Linux machine where Roundabout may not
+// bind ports 80 and 443 and its CA was never trusted: the demo, HTTPS state, first run, doctor and dev servers.
+import type { Config, DevServer, DoctorCheck, HttpsState, LiveUpstream, SuggestedPorts } from "../types";
+
+/** The built-in demo's three Upstreams, served by Roundabout itself. */
+export const DEMO_UPSTREAMS = ["http://127.0.0.1:38801", "http://127.0.0.1:38802", "http://127.0.0.1:38803"];
 
 const CA_PATH = "/home/dev/.local/share/roundabout/roundabout-ca.pem";
 
@@ -66,3 +69,25 @@ export function doctorChecks(config: Config, trusted: boolean): DoctorCheck[] {
     { subject: "upstream http://localhost:3002 of api", ok: false, finding: "nothing answers on port 3002: is the dev server running?" },
   ];
 }
+
+/** Two dev servers nobody routes to yet: Vite on IPv4, Next.js on IPv6 only (as `next dev` binds on some systems). */
+export const DEV_SERVERS: DevServer[] = [
+  {
+    address: "127.0.0.1:5173", port: 5173, url: "http://localhost:5173", pid: 31337, process: "node",
+    command: "node /home/dev/src/shop/node_modules/.bin/vite", cwd: "/home/dev/src/shop", suggested_name: "shop",
+  },
+  {
+    address: "[::1]:3000", port: 3000, url: "http://[::1]:3000", pid: 31410, process: "next-server",
+    command: "next-server (v15.1.0)", cwd: "/home/dev/src/blog", suggested_name: "blog",
+  },
+];
+
+/** A dev server started with `roundabout run -- npm run dev` in ~/src/docs, on a branch. */
+export const LIVE_DOCS: LiveUpstream = {
+  target: "docs", url: "http://localhost:41234", command: "npm run dev", pid: 4242, cwd: "/home/dev/src/docs", branch: "main",
+};
+
+/** AppState.running_elsewhere as the shell words it when `roundabout serve` holds the config. */
+export const RUNNING_ELSEWHERE =
+  "Roundabout is already running for /home/dev/.config/roundabout/config.json (roundabout serve, pid 5120); try " +
+  "roundabout status. It serves your routes; stop it (Ctrl-C in its terminal) and reopen the app to manage them here.";

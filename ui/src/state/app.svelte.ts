@@ -8,8 +8,12 @@ import { issuesAt } from "./issues";
 import { log } from "./log.svelte";
 import { rates } from "./rates.svelte";
 
-/** What the main pane shows: the built-in demo, a config Target by index, or the new-target form. */
-export type Selection = { kind: "demo" } | { kind: "target"; index: number } | { kind: "new" } | null;
+/**
+ * What the main pane shows: the built-in demo, a config Target by index, a live-only Target by name (it has no
+ * index: it is not in the config), or the new-target form.
+ */
+export type Selection =
+  | { kind: "demo" } | { kind: "target"; index: number } | { kind: "live"; name: string } | { kind: "new" } | null;
 
 export type Rejected = { source: string; issues: ConfigIssue[] };
 
@@ -30,6 +34,11 @@ class AppStore {
   keptAside = $state<string | null>(null);
   /** The note of a run that created the config (where it is, what to open, why these ports); null once dismissed. */
   firstRun = $state<string | null>(null);
+  /**
+   * Set when another Roundabout (`roundabout serve`) owns the config file: why, and what to do. The app then
+   * serves nothing and every change is refused, so editing is off (readOnly) and the banner says this.
+   */
+  runningElsewhere = $state<string | null>(null);
   /** An error that is not about a field (backend gone, I/O…). */
   failure = $state<string | null>(null);
   loaded = $state(false);
@@ -42,6 +51,10 @@ class AppStore {
   issues = $derived(Object.values(this.drafts).flat());
   builtinTargets = $derived(this.status?.targets.filter((t) => t.builtin) ?? []);
   demoOn = $derived(this.config?.demo === true);
+  /** Targets that exist only for live Upstreams (`roundabout run`): shown, never edited or saved. */
+  liveTargets = $derived(this.status?.targets.filter((t) => t.live) ?? []);
+  /** Nothing may be changed: controls are disabled and edits are not sent. */
+  readOnly = $derived(this.runningElsewhere !== null);
 
   #firstRunDismissed = false;
   #queue: Promise<unknown> = Promise.resolve();
@@ -62,6 +75,11 @@ class AppStore {
     return issuesAt(this.issues, path);
   }
 
+  /** The issues of one draft, whatever their paths: for an action that has no field of its own (Create target…). */
+  issuesFrom(origin: string): ConfigIssue[] {
+    return this.drafts[origin] ?? [];
+  }
+
   /** The config entry (and its index) of the status Listener named `name`, `i`th in the status (config order). */
   listenerConfig(name: string, i: number): { index: number; config: ListenerConfig | undefined } {
     const all = this.config?.listeners ?? [];
@@ -76,7 +94,7 @@ class AppStore {
   edit(origin: string, mutate: Mutation): Promise<boolean> {
     this.#cancelCheck(origin);
     const run = async (): Promise<boolean> => {
-      if (!this.config) return false;
+      if (!this.config || this.readOnly) return false;
       const candidate = this.#draft(mutate);
       try {
         const issues = await api.validateConfig(candidate);
@@ -96,7 +114,7 @@ class AppStore {
       } catch (e) {
         const err = e as ApiError;
         if (err.code === "invalid_config" && err.issues.length > 0) this.#setIssues(origin, err.issues);
-        else this.failure = err.message;
+        else this.#fail(err);
         return false;
       }
     };
@@ -136,18 +154,25 @@ class AppStore {
   }
 
   async setListenerEnabled(name: string, enabled: boolean): Promise<void> {
+    if (this.readOnly) return;
     try {
       this.#apply(await api.setListenerEnabled(name, enabled));
     } catch (e) {
-      this.failure = (e as ApiError).message;
+      this.#fail(e as ApiError);
     }
   }
 
-  async createTarget(target: TargetConfig): Promise<boolean> {
+  /** Appends `target` and selects it once saved; its issues are kept under `origin` (the form or action). */
+  async createTarget(target: TargetConfig, origin = "$new"): Promise<boolean> {
     const index = this.config?.targets.length ?? 0;
-    const ok = await this.edit("$new", (c) => c.targets.push(target));
+    const ok = await this.edit(origin, (c) => c.targets.push(target));
     if (ok) this.selection = { kind: "target", index };
     return ok;
+  }
+
+  /** Appends an Upstream to the config Target at `index`; its issues are kept under `origin`. */
+  addUpstream(index: number, url: string, origin: string): Promise<boolean> {
+    return this.edit(origin, (c) => void c.targets[index].upstreams.push({ url, enabled: true }));
   }
 
   async moveTarget(from: number, to: number): Promise<void> {
@@ -187,6 +212,12 @@ class AppStore {
     this.firstRun = null;
   }
 
+  /** A refused change: the backend said another Roundabout owns the config (read-only from now), or failed. */
+  #fail(err: ApiError): void {
+    if (err.code === "running_elsewhere") this.runningElsewhere = err.message;
+    else this.failure = err.message;
+  }
+
   #draft(mutate: Mutation): Config {
     const copy = structuredClone($state.snapshot(this.config)) as Config;
     mutate(copy);
@@ -222,6 +253,7 @@ class AppStore {
     this.configPath = s.config_path;
     this.fileProblem = s.file_problem;
     this.firstRun = this.#firstRunDismissed ? null : s.first_run;
+    this.runningElsewhere = s.running_elsewhere;
     rates.baseline(s.status);
   }
 
@@ -229,6 +261,7 @@ class AppStore {
     const targets = this.config?.targets ?? [];
     if (this.demoOn && this.builtinTargets.length > 0) this.selection = { kind: "demo" };
     else if (targets.length > 0) this.selection = { kind: "target", index: 0 };
+    else if (this.liveTargets.length > 0) this.selection = { kind: "live", name: this.liveTargets[0].name };
     else this.selection = null;
   }
 

@@ -1,12 +1,13 @@
 // The live log: at most MAX_ROWS rows, newest first, with filters and pause. Rows hold request data as plain
 // strings; components interpolate them as text only.
-import type { Event, FailedAttempt, HealthState } from "../types";
+import type { Affinity, Event, FailedAttempt, HealthState } from "../types";
 import { statusClass, type StatusClass } from "./format";
 import { healthLine } from "./health";
+import { liveLine } from "./live";
 
 export const MAX_ROWS = 1000;
 
-export type LogRow = RequestRow | HealthRow;
+export type LogRow = RequestRow | HealthRow | LiveRow;
 
 export type RequestRow = {
   kind: "request";
@@ -22,6 +23,8 @@ export type RequestRow = {
   /** Set when Roundabout answered itself (404 no match, 502 all failed, 508 loop). */
   error: string | null;
   failed: FailedAttempt[];
+  /** Set when a pin or a sticky session chose the Upstream, not the balancer. */
+  affinity: Affinity | null;
   klass: Exclude<StatusClass, "errors">;
 };
 
@@ -33,6 +36,18 @@ export type HealthRow = {
   target: string;
   upstream: string;
   state: HealthState["state"];
+  text: string;
+};
+
+/** A live Upstream (`roundabout run`) joining or leaving its Target, shown as one line of text. */
+export type LiveRow = {
+  kind: "live";
+  id: number;
+  atMs: number;
+  target: string;
+  /** Its label, as request rows name it: `localhost:41234 (pid 4242)`. */
+  upstream: string;
+  joined: boolean;
   text: string;
 };
 
@@ -66,6 +81,13 @@ class LogStore {
         });
         continue;
       }
+      if (e.type === "live") {
+        fresh.push({
+          kind: "live", id: this.#nextId++, atMs: e.at_ms, target: e.upstream.target, upstream: e.label,
+          joined: e.joined, text: liveLine(e),
+        });
+        continue;
+      }
       if (e.type !== "request") continue;
       fresh.push({
         kind: "request",
@@ -80,6 +102,7 @@ class LogStore {
         latencyUs: e.latency_us,
         error: e.error,
         failed: e.failed,
+        affinity: e.affinity ?? null,
         klass: statusClass(e.status),
       });
     }
@@ -106,7 +129,7 @@ class LogStore {
   #accepts(r: LogRow): boolean {
     const f = this.filter;
     if (f.target && r.target !== f.target) return false;
-    if (r.kind === "health") return !(f.upstream && r.upstream !== f.upstream) && !f.status;
+    if (r.kind !== "request") return !(f.upstream && r.upstream !== f.upstream) && !f.status;
     if (f.upstream && r.upstream !== f.upstream && !r.failed.some((a) => a.upstream === f.upstream)) return false;
     if (f.status === "errors") return r.error !== null;
     if (f.status && r.klass !== f.status) return false;

@@ -7,7 +7,6 @@
 //! when an instance comes back.
 
 mod command;
-mod name;
 mod signals;
 
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener};
@@ -15,7 +14,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use roundabout_engine::control::{ControlClient, Reply, Request};
+use roundabout_engine::control::{ControlClient, ControlError, Reply, Request};
 use roundabout_engine::{ListenerState, LiveUpstream, Serves, Status};
 use tokio::process::{Child, Command};
 
@@ -26,6 +25,8 @@ use crate::print;
 /// How often `run` looks for the dev server's port to open, and for an instance to join after one stopped.
 const POLL: Duration = Duration::from_millis(50);
 const REJOIN: Duration = Duration::from_secs(1);
+/// How long `run` waits for the port before saying how to pass it.
+const HINT_AFTER: Duration = Duration::from_secs(20);
 
 /// Runs `argv` until it exits; returns its exit code.
 pub async fn run(config: Option<PathBuf>, name: Option<String>, argv: Vec<String>) -> ExitCode {
@@ -38,8 +39,14 @@ pub async fn run(config: Option<PathBuf>, name: Option<String>, argv: Vec<String
 async fn start(config: Option<PathBuf>, name: Option<String>, argv: Vec<String>) -> Result<u8, String> {
     let (path, _) = crate::config_path(config)?;
     let cwd = std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?;
-    let project = name::find(&cwd);
+    let project = roundabout_engine::project_of(&cwd);
     let name = name.unwrap_or_else(|| project.name.clone());
+    let label = roundabout_engine::host_label(&name);
+    if label != name {
+        return Err(format!(
+            "--name {name:?} cannot be a host name; use lowercase letters, digits and dashes, e.g. --name {label}"
+        ));
+    }
     let Some((client, _)) = crate::control::connect(&path).await? else {
         return Err(crate::control::not_running(&path));
     };
@@ -57,7 +64,11 @@ async fn start(config: Option<PathBuf>, name: Option<String>, argv: Vec<String>)
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", argv[0]))?;
     let pid = child.id().unwrap_or_default();
-    let how = plan.framework.map(|f| format!(" ({} flags added)", f.name)).unwrap_or_default();
+    let how = match (plan.framework, plan.port) {
+        (_, Some(_)) => " (the port your command names)".to_owned(),
+        (Some(f), None) => format!(" ({} flags added)", f.name),
+        (None, None) => String::new(),
+    };
     print::err(&format!("roundabout: started `{}` on port {port}{how}; waiting for it to listen…", argv.join(" ")));
     let upstream = LiveUpstream {
         target: name,
@@ -67,7 +78,7 @@ async fn start(config: Option<PathBuf>, name: Option<String>, argv: Vec<String>)
         cwd: cwd.display().to_string(),
         branch: project.branch,
     };
-    let mut session = Session { path, upstream, client: Some(client) };
+    let mut session = Session { path, upstream, client: Some(client), refused: false };
     tokio::select! {
         status = child.wait() => {
             let status = status.map_err(|e| e.to_string())?;
@@ -75,7 +86,7 @@ async fn start(config: Option<PathBuf>, name: Option<String>, argv: Vec<String>)
             return Ok(signals::exit_code(status));
         }
         stop = signals.recv() => return Ok(session.stop_child(&mut child, stop).await),
-        () = listening(port) => {}
+        () = listening(port, &argv) => {}
     }
     session.join().await;
     loop {
@@ -100,6 +111,8 @@ struct Session {
     upstream: LiveUpstream,
     /// Joined while this is `Some`.
     client: Option<ControlClient>,
+    /// The instance refused the join (it would refuse again): the dev server runs on without a name.
+    refused: bool,
 }
 
 impl Session {
@@ -132,7 +145,17 @@ impl Session {
                 self.client = Some(client);
             }
             Ok(other) => print::err(&format!("roundabout: unexpected answer to join: {other:?}")),
-            Err(e) => print::err(&format!("roundabout: could not join {}: {e}", self.upstream.target)),
+            Err(e @ (ControlError::Io { .. } | ControlError::Closed | ControlError::NoHome)) => {
+                print::err(&format!("roundabout: could not join {}: {e}", self.upstream.target));
+            }
+            Err(e) => {
+                self.refused = true;
+                print::err(&format!(
+                    "roundabout: could not join {}: {e}; the dev server keeps running on port {} without a name",
+                    self.upstream.target,
+                    self.upstream.url.rsplit(':').next().unwrap_or_default()
+                ));
+            }
         }
     }
 
@@ -145,6 +168,9 @@ impl Session {
 
     /// Returns when the instance went away (then tries to join a new one, once a second, until it does).
     async fn lost(&mut self) {
+        if self.refused {
+            return std::future::pending().await;
+        }
         if let Some(client) = self.client.as_mut() {
             // Nothing is sent to a joined connection: any answer (or the end) means the instance stopped.
             let _ = client.next().await;
@@ -185,10 +211,23 @@ fn free_port() -> std::io::Result<u16> {
     Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?.local_addr()?.port())
 }
 
-/// Returns once `port` accepts connections on 127.0.0.1 or ::1.
-async fn listening(port: u16) {
+/// Returns once `port` accepts connections on 127.0.0.1 or ::1. Says once, after a while, what to do when the
+/// command does not read `PORT`.
+async fn listening(port: u16, argv: &[String]) {
     let addrs = [SocketAddr::from((Ipv4Addr::LOCALHOST, port)), SocketAddr::from((Ipv6Addr::LOCALHOST, port))];
+    let hint_at = tokio::time::Instant::now() + HINT_AFTER;
+    let mut hinted = false;
     loop {
+        if !hinted && tokio::time::Instant::now() >= hint_at {
+            hinted = true;
+            print::err(&format!(
+                "roundabout: still waiting for port {port} after {} s. If `{}` does not read PORT, give it the port \
+                 yourself, e.g. roundabout run -- {} --port {port} (or sh -c '… $PORT')",
+                HINT_AFTER.as_secs(),
+                argv.join(" "),
+                argv.join(" ")
+            ));
+        }
         for addr in addrs {
             if tokio::net::TcpStream::connect(addr).await.is_ok() {
                 return;

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 pub(crate) use bind::BindAddress;
 pub(crate) use host_pattern::HostPattern;
 pub use issue::{ConfigIssue, ConfigIssues};
-pub use store::{ConfigStore, SaveOutcome, StoreError};
+pub use store::{ConfigStore, SaveOutcome, StoreError, write_atomically};
 pub(crate) use upstream_url::UpstreamUrl;
 
 /// The only config version this build reads; a newer file is refused rather than half-understood.
@@ -96,6 +96,21 @@ pub struct TargetConfig {
     /// Send the client's Host header to the Upstream (true) or the Upstream's own host (false).
     #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub preserve_host: bool,
+}
+
+impl TargetConfig {
+    /// The Target made for a bare name (by `roundabout run`, `roundabout upstream add` and discovery): it matches
+    /// `NAME.localhost`, with one Upstream and the default strategy and health.
+    pub fn named(name: &str, upstream: UpstreamConfig) -> TargetConfig {
+        TargetConfig {
+            name: name.to_owned(),
+            matcher: MatchConfig { host: Some(format!("{name}.localhost")), ..MatchConfig::default() },
+            upstreams: vec![upstream],
+            strategy: Strategy::default(),
+            health: HealthConfig::default(),
+            preserve_host: true,
+        }
+    }
 }
 
 /// The matcher of a Target. Absent fields accept anything.

@@ -163,15 +163,27 @@ fn save_blocking(path: &Path, text: &str) -> Result<SaveOutcome, StoreError> {
     {
         outcome.kept_aside = Some(keep_aside_blocking(path)?);
     }
-    let mut temp = tempfile::Builder::new().prefix(".config.json.").tempfile_in(dir).map_err(write_error)?;
-    temp.write_all(text.as_bytes()).map_err(write_error)?;
-    temp.as_file().sync_all().map_err(write_error)?;
-    temp.persist(path).map_err(|e| write_error(e.error))?;
+    write_atomically(path, text.as_bytes()).map_err(write_error)?;
+    Ok(outcome)
+}
+
+/// Writes `bytes` to `path` so that a reader sees the old file or the new one, never part of either: a temp file
+/// beside it, synced, renamed over it, then the directory synced. Blocking.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut prefix = std::ffi::OsString::from(".");
+    prefix.push(path.file_name().unwrap_or_default());
+    prefix.push(".");
+    let mut temp = tempfile::Builder::new().prefix(&prefix).tempfile_in(dir)?;
+    temp.write_all(bytes)?;
+    temp.as_file().sync_all()?;
+    temp.persist(path).map_err(|e| e.error)?;
     // The rename is durable only once the directory entry is synced (not possible on every platform).
     if let Ok(d) = std::fs::File::open(dir) {
         let _ = d.sync_all();
     }
-    Ok(outcome)
+    Ok(())
 }
 
 fn keep_aside_blocking(path: &Path) -> Result<PathBuf, StoreError> {

@@ -1,13 +1,20 @@
 //! `roundabout upstream add|remove|enable|disable TARGET URL` as an edit of a config: the same function serves the
 //! running instance (which applies and saves the result) and the CLI when nothing runs (which saves it to the file).
+//! Adding to a Target that does not exist creates it, matching `TARGET.localhost`, as `roundabout run` does.
 
 use super::ControlError;
 use super::protocol::UpstreamAction;
-use crate::config::{Config, UpstreamConfig};
+use crate::config::{Config, TargetConfig, UpstreamConfig};
 
 /// The config with the edit made. The caller validates it (through apply or save) before anything changes.
 pub fn edit_upstream(config: &Config, action: UpstreamAction, target: &str, url: &str) -> Result<Config, ControlError> {
     let mut next = config.clone();
+    let url = url.trim();
+    if action == UpstreamAction::Add && !config.targets.iter().any(|t| t.name == target) {
+        next.targets
+            .push(TargetConfig::named(target, UpstreamConfig { url: url.to_owned(), enabled: true, weight: 1 }));
+        return Ok(next);
+    }
     let names = || config.targets.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ");
     let Some(found) = next.targets.iter_mut().find(|t| t.name == target) else {
         let known = names();
@@ -20,7 +27,6 @@ pub fn edit_upstream(config: &Config, action: UpstreamAction, target: &str, url:
             },
         });
     };
-    let url = url.trim();
     let position = found.upstreams.iter().position(|u| same_url(&u.url, url));
     match (action, position) {
         (UpstreamAction::Add, Some(_)) => {
@@ -97,13 +103,25 @@ mod tests {
     fn mistakes_are_named_with_what_exists() {
         let c = config();
         let message = |r: Result<Config, ControlError>| r.unwrap_err().to_string();
-        assert!(message(edit_upstream(&c, UpstreamAction::Add, "web", "http://x:1")).contains("Targets are: app, api"));
+        assert!(
+            message(edit_upstream(&c, UpstreamAction::Enable, "web", "http://x:1")).contains("Targets are: app, api")
+        );
         assert!(message(edit_upstream(&c, UpstreamAction::Add, "app", "http://localhost:3000")).contains("already"));
         let missing = message(edit_upstream(&c, UpstreamAction::Remove, "app", "http://localhost:4000"));
         assert!(missing.contains("http://localhost:3000, http://localhost:3001"), "{missing}");
         let none = message(edit_upstream(&c, UpstreamAction::Disable, "api", "http://localhost:4000"));
         assert!(none.contains("roundabout upstream add api http://localhost:4000"), "{none}");
         let empty = Config::empty();
-        assert!(message(edit_upstream(&empty, UpstreamAction::Add, "x", "http://a:1")).contains("has none"));
+        assert!(message(edit_upstream(&empty, UpstreamAction::Remove, "x", "http://a:1")).contains("has none"));
+    }
+
+    #[test]
+    fn adding_to_a_missing_target_creates_it_on_its_localhost_name() {
+        let c = config();
+        let added = edit_upstream(&c, UpstreamAction::Add, "web", "http://[::1]:5173").unwrap();
+        assert_eq!(&added.targets[..2], &c.targets[..]);
+        let web = &added.targets[2];
+        assert_eq!((web.name.as_str(), web.matcher.host.as_deref()), ("web", Some("web.localhost")));
+        assert_eq!(urls(&added, 2), [("http://[::1]:5173".to_owned(), true)]);
     }
 }

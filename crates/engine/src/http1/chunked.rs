@@ -397,6 +397,9 @@ mod tests {
         };
         assert_eq!(section(MAX_TRAILERS), None, "a section of exactly the limit");
         assert_eq!(section(MAX_TRAILERS + 1), Some(ChunkError::Trailers));
+        // The limit itself, stated in bytes: a 16 KiB section (a large gRPC status detail) gets through.
+        assert_eq!(section(16 * 1024), None);
+        assert_eq!(section(16 * 1024 + 1), Some(ChunkError::Trailers));
     }
 
     /// The error decoding `wire` in steps of `step` ends with, if any.

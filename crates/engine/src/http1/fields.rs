@@ -309,6 +309,7 @@ mod tests {
         assert_eq!(coding(&[("Transfer-Encoding", "chunked, gzip")]), Coding::Unframed);
         assert_eq!(coding(&[("Transfer-Encoding", "chunked"), ("Transfer-Encoding", "chunked")]), Coding::Unframed);
         assert_eq!(coding(&[("Transfer-Encoding", "gzip")]), Coding::Other);
+        assert_eq!(coding(&[("Transfer-Encoding", "gzip, deflate")]), Coding::Other, "no chunked at all");
         assert_eq!(coding(&[("Transfer-Encoding", "chunked, gzip, chunked")]), Coding::Unframed);
     }
 

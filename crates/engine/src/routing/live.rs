@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use crate::config::{MatchConfig, TargetConfig, UpstreamConfig};
+use crate::config::{TargetConfig, UpstreamConfig};
 use crate::event::LiveUpstream;
 
 /// One live Upstream in the engine's list: leaving ones are kept, disabled, while their requests finish.
@@ -32,23 +32,10 @@ pub(super) fn merge(configured: &[TargetConfig], live: &[Live]) -> Vec<(TargetCo
                     target.upstreams.push(upstream);
                 }
             }
-            None => merged.push((created(&one.upstream.target, upstream), true)),
+            None => merged.push((TargetConfig::named(&one.upstream.target, upstream), true)),
         }
     }
     merged
-}
-
-/// The Target made for live Upstreams named `name`: it matches `NAME.localhost`, with the default strategy and
-/// health.
-fn created(name: &str, upstream: UpstreamConfig) -> TargetConfig {
-    TargetConfig {
-        name: name.to_owned(),
-        matcher: MatchConfig { host: Some(format!("{name}.localhost")), ..MatchConfig::default() },
-        upstreams: vec![upstream],
-        strategy: crate::config::Strategy::default(),
-        health: crate::config::HealthConfig::default(),
-        preserve_host: true,
-    }
 }
 
 /// The live Upstream at `url` in Target `target`, if it is one.

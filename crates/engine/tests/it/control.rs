@@ -77,7 +77,7 @@ async fn status_and_upstream_edits_go_through_the_instance_and_are_saved() {
     assert!(!saved.targets[0].upstreams[0].enabled, "and saved");
     assert_eq!(served.engine.http().get("app.localhost", "/").await.status.as_u16(), 503);
 
-    let wrong = Request::Upstream { action: UpstreamAction::Add, target: "nope".into(), url: up.url() };
+    let wrong = Request::Upstream { action: UpstreamAction::Enable, target: "nope".into(), url: up.url() };
     let refused = client.call(&wrong).await.unwrap_err();
     assert_eq!(refused.code(), "unknown_target");
     assert!(refused.to_string().contains("the Targets are: app"), "{refused}");

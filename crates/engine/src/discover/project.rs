@@ -1,4 +1,5 @@
-//! The Target a `roundabout run` joins when `--name` is not given, and the git branch shown beside it.
+//! The Target name a directory suggests (what `roundabout run` joins when `--name` is not given, and what
+//! discovery proposes for a dev server), and the git branch shown beside it.
 //!
 //! The name is package.json's `name` in the working directory (without an npm scope), else the directory's name.
 //! In a git work tree the directory is the project's: a linked worktree (`git worktree add`) counts as its main
@@ -7,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-/// What `run` learned about the directory it runs in.
+/// What a directory says about the project in it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Project {
     /// The default Target name, already a valid host label.
@@ -17,7 +18,7 @@ pub struct Project {
 }
 
 /// Looks at `cwd` (and the git work tree around it).
-pub fn find(cwd: &Path) -> Project {
+pub fn project_of(cwd: &Path) -> Project {
     let git = Git::around(cwd);
     let from_dir = match &git {
         Some(git) if git.top == cwd => git.project.as_path(),
@@ -102,7 +103,7 @@ mod tests {
         let main = root.path().join("Shop");
         std::fs::create_dir_all(main.join(".git/worktrees/feat")).unwrap();
         std::fs::write(main.join(".git/HEAD"), "ref: refs/heads/main\n").unwrap();
-        assert_eq!(find(&main), Project { name: "shop".into(), branch: Some("main".into()) });
+        assert_eq!(project_of(&main), Project { name: "shop".into(), branch: Some("main".into()) });
 
         let linked = root.path().join("shop-feat");
         std::fs::create_dir_all(&linked).unwrap();
@@ -110,18 +111,18 @@ mod tests {
         std::fs::write(linked.join(".git"), format!("gitdir: {}\n", git_dir.display())).unwrap();
         std::fs::write(git_dir.join("commondir"), "../..\n").unwrap();
         std::fs::write(git_dir.join("HEAD"), "ref: refs/heads/feature/login\n").unwrap();
-        assert_eq!(find(&linked), Project { name: "shop".into(), branch: Some("feature/login".into()) });
+        assert_eq!(project_of(&linked), Project { name: "shop".into(), branch: Some("feature/login".into()) });
 
         let package = linked.join("packages/web");
         std::fs::create_dir_all(&package).unwrap();
-        assert_eq!(find(&package).name, "web", "below the top, the directory itself");
+        assert_eq!(project_of(&package).name, "web", "below the top, the directory itself");
         std::fs::write(package.join("package.json"), r#"{"name": "@shop/storefront"}"#).unwrap();
-        assert_eq!(find(&package).name, "storefront");
+        assert_eq!(project_of(&package).name, "storefront");
 
         std::fs::write(git_dir.join("HEAD"), "0123456789abcdef\n").unwrap();
-        assert_eq!(find(&linked).branch, None, "a detached HEAD has no branch");
+        assert_eq!(project_of(&linked).branch, None, "a detached HEAD has no branch");
         let plain = root.path().join("notes");
         std::fs::create_dir_all(&plain).unwrap();
-        assert_eq!(find(&plain), Project { name: "notes".into(), branch: None });
+        assert_eq!(project_of(&plain), Project { name: "notes".into(), branch: None });
     }
 }
