@@ -253,6 +253,7 @@ mod tests {
             latency_us: us,
             error: error.map(Into::into),
             failed: vec![],
+            affinity: None,
         }
     }
 

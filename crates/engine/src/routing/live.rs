@@ -48,6 +48,7 @@ fn created(name: &str, upstream: UpstreamConfig) -> TargetConfig {
         strategy: crate::config::Strategy::default(),
         health: crate::config::HealthConfig::default(),
         preserve_host: true,
+        sticky: false,
     }
 }
 
