@@ -14,6 +14,8 @@ fn main() {
         "suggested_ports",
         "doctor",
         "discover",
+        "keep_serving_note",
+        "dismiss_keep_serving_note",
     ]);
     if let Err(e) = tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest)) {
         // A build script reports failure by exiting non-zero with the reason on stderr.

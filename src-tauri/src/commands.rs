@@ -11,6 +11,7 @@ use tauri::ipc::Channel;
 
 use crate::https;
 use crate::shell::Shell;
+use crate::tray::Tray;
 use crate::wire::{ApiError, AppState, Digest, DoctorCheck, HttpsState, SaveResult, SuggestedPorts};
 
 /// Current config, status, config path and any problem with the file on disk.
@@ -81,6 +82,19 @@ pub async fn discover(shell: State<'_, Shell>) -> Result<Vec<DevServer>, ApiErro
         .await
         .map_err(ApiError::internal)?
         .map_err(|e| ApiError { code: "discovery_failed".into(), message: e.to_string(), issues: Vec::new() })
+}
+
+/// The note the window shows once: closing it keeps the proxy serving from the tray (null once dismissed, or
+/// when closing quits).
+#[tauri::command]
+pub fn keep_serving_note(tray: State<'_, Tray>) -> Option<String> {
+    tray.note()
+}
+
+/// The user read the note; it is not shown again.
+#[tauri::command]
+pub fn dismiss_keep_serving_note(tray: State<'_, Tray>) -> Result<(), ApiError> {
+    tray.update(|s| s.told_keep_serving = true).map_err(ApiError::internal)
 }
 
 /// The ports a new Listener should use (80 and 443 when Roundabout may bind them).

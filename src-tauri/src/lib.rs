@@ -5,12 +5,18 @@ mod commands;
 mod forwarder;
 mod https;
 mod shell;
+mod tray;
+mod window;
 pub mod wire;
 
 use roundabout_engine::ConfigStore;
 use tauri::Manager;
 
 use crate::shell::Shell;
+use crate::tray::{SettingsFile, Tray};
+
+/// The argument autostart passes: start serving into the tray without opening the window.
+const TRAY_ONLY: &str = "--tray";
 
 /// Starts the app; returns when the last window closes (after the engine drained its requests).
 pub fn run() {
@@ -24,16 +30,22 @@ pub fn run() {
         // A second launch hands over to this one (over D-Bus on Linux) and exits: the open window comes forward
         // instead of a second app fighting over the ports and the config file.
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
-            if let Some(window) = app.get_webview_window("main") {
-                let _ = window.unminimize();
-                let _ = window.show();
-                let _ = window.set_focus();
+            if let Err(e) = window::show(app) {
+                tracing::warn!("cannot open the window: {e}");
             }
         }))
+        // Started at login with `--tray`: serving from the tray, no window until asked for.
+        .plugin(tauri_plugin_autostart::init(tauri_plugin_autostart::MacosLauncher::LaunchAgent, Some(vec![TRAY_ONLY])))
+        .plugin(tauri_plugin_opener::init())
         .setup(|app| {
             let path = ConfigStore::default_path()?;
             let shell = tauri::async_runtime::block_on(Shell::open(ConfigStore::new(path)))?;
             app.manage(shell);
+            app.manage(Tray::new(SettingsFile::in_dir(&app.path().app_config_dir()?)));
+            tray::install(app.handle());
+            if !std::env::args().any(|a| a == TRAY_ONLY) {
+                window::show(app.handle())?;
+            }
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
@@ -48,6 +60,8 @@ pub fn run() {
             commands::suggested_ports,
             commands::doctor,
             commands::discover,
+            commands::keep_serving_note,
+            commands::dismiss_keep_serving_note,
         ])
         .build(tauri::generate_context!());
     let app = match app {
@@ -57,12 +71,23 @@ pub fn run() {
             std::process::exit(1);
         }
     };
-    app.run(|handle, event| {
-        if let tauri::RunEvent::Exit = event
-            && let Some(shell) = handle.try_state::<Shell>()
-        {
-            shell.stop_control();
-            tauri::async_runtime::block_on(shell.engine.shutdown());
+    app.run(|handle, event| match event {
+        // The last window closed (no exit code): keep serving from the tray when the user wants that.
+        tauri::RunEvent::ExitRequested { code: None, api, .. } if handle.state::<Tray>().keeps_serving() => {
+            api.prevent_exit();
         }
+        // The webview is gone: nobody looks at the live log, so the engine stops building it.
+        tauri::RunEvent::WindowEvent { label, event: tauri::WindowEvent::Destroyed, .. } if label == window::MAIN => {
+            if let Some(shell) = handle.try_state::<Shell>() {
+                shell.stop_watching();
+            }
+        }
+        tauri::RunEvent::Exit => {
+            if let Some(shell) = handle.try_state::<Shell>() {
+                shell.stop_control();
+                tauri::async_runtime::block_on(shell.engine.shutdown());
+            }
+        }
+        _ => {}
     });
 }

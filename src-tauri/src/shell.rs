@@ -160,6 +160,13 @@ impl Shell {
         *self.problem.lock().unwrap_or_else(PoisonError::into_inner) = None;
     }
 
+    /// Stops streaming events (the window closed): with no subscriber the engine builds no request events.
+    pub fn stop_watching(&self) {
+        if let Some(task) = self.forwarder.lock().unwrap_or_else(PoisonError::into_inner).take() {
+            task.abort();
+        }
+    }
+
     /// Streams digests to `channel`, replacing any previous stream (a reloaded webview subscribes again).
     pub fn watch(&self, channel: Channel<Digest>) {
         let task =

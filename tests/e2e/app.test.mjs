@@ -7,6 +7,7 @@
 //
 // UPDATE_SCREENSHOT=1 also writes docs/screenshot.png (the README's picture); every run writes target/e2e/*.png.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -316,5 +317,30 @@ describe("Roundabout desktop app", () => {
     // The app's own view still has the target from the last good config, and never rewrote the broken file.
     await s.find('article[aria-label="Target e2e-edited"]');
     assert.match(await readFile(configFile, "utf8"), /this is not json/);
+  });
+
+  // Last: it closes the window.
+  it("keeps serving from the tray when the window closes, with the webview gone, and opens again on launch", async () => {
+    const webProcesses = async () => (await app.processes()).filter((p) => p.endsWith(" WebKitWebProces"));
+    assert.ok((await webProcesses()).length > 0, "a web process draws the open window");
+    // As the title bar's close button does (WebDriver's "close window" would end the session and the app).
+    const closed = spawnSync("/usr/bin/python3", [path.join(import.meta.dirname, "support/close-window.py"), "Roundabout"], {
+      encoding: "utf8",
+    });
+    assert.equal(closed.status, 0, `no window titled Roundabout to close: ${closed.stderr}`);
+    await eventually(async () => {
+      assert.deepEqual(await webProcesses(), [], "the webview is destroyed with its window");
+    }, { timeout: UI_TIMEOUT, what: "the web process gone" });
+    const alive = (await app.processes()).filter((p) => p.endsWith(" roundabout-app"));
+    assert.equal(alive.length, 1, `the app still runs: ${alive}`);
+    assert.equal((await get(listenerPort, HOST)).status, 200, "and still serves");
+    const status = await cli(["status", "--json", "--config", configFile], { configHome: tmp });
+    assert.equal(JSON.parse(status.stdout).instance.kind, "app", status.stderr);
+
+    const second = await launchSecond({ configHome: tmp });
+    assert.equal(second.code, 0, second.stderr);
+    await eventually(async () => {
+      assert.ok((await webProcesses()).length > 0, "a window again");
+    }, { timeout: UI_TIMEOUT, what: "the window reopened by the second launch" });
   });
 });

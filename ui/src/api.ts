@@ -42,6 +42,13 @@ export const api = {
   doctor: () => call<DoctorCheck[]>("doctor"),
   /** Dev servers listening on loopback that no Target uses yet, from a scan of the sockets and processes. */
   discover: () => call<DevServer[]>("discover"),
+  /**
+   * The note to show once: closing the window keeps Roundabout serving from the tray. Null once dismissed, or when
+   * closing the window quits.
+   */
+  keepServingNote: () => call<string | null>("keep_serving_note"),
+  /** The user read the keep-serving note; it is not shown again (in this run or the next). */
+  dismissKeepServingNote: () => call<void>("dismiss_keep_serving_note"),
   /** Tells the backend the last digest is drawn, so it may send the next (it waits up to a second otherwise). */
   digestShown: () => call<void>("digest_shown"),
   /** Starts the Digest stream; `onDigest` is called at most ~20 times a second, and only after `digestShown`. */

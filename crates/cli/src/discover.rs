@@ -1,6 +1,7 @@
 //! `roundabout discover`: the dev servers listening on loopback that no Target uses yet, with the command that
 //! makes each one reachable by name.
 
+use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -55,14 +56,14 @@ fn text(servers: &[DevServer]) -> String {
     }
     let mut out = String::from("Dev servers on loopback that no Target uses:");
     for s in servers {
-        out.push_str(&format!("\n  {}  {} (pid {})", s.address, s.process, s.pid));
+        let _ = write!(out, "\n  {}  {} (pid {})", s.address, s.process, s.pid);
         if let Some(command) = &s.command {
-            out.push_str(&format!("\n      command: {command}"));
+            let _ = write!(out, "\n      command: {command}");
         }
         if let Some(cwd) = &s.cwd {
-            out.push_str(&format!("\n      in: {cwd}"));
+            let _ = write!(out, "\n      in: {cwd}");
         }
-        out.push_str(&format!("\n      add it: roundabout upstream add {} {}", s.suggested_name, s.url));
+        let _ = write!(out, "\n      add it: roundabout upstream add {} {}", s.suggested_name, s.url);
     }
     out
 }

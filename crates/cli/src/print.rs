@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
 
 use roundabout_engine::event::{ListenerEvent, LiveEvent, seconds};
-use roundabout_engine::{Event, HealthEvent, HealthState, ListenerState, Received, RequestEvent};
+use roundabout_engine::{Affinity, Event, HealthEvent, HealthState, ListenerState, Received, RequestEvent};
 
 /// Writes events to stdout (requests) and stderr (problems), in text or JSON lines.
 pub struct Printer {
@@ -103,7 +103,8 @@ impl Printer {
     }
 
     /// `GET app.localhost/api/users -> 127.0.0.1:3001 200 1.2ms`; failed attempts come first, each with its cause:
-    /// `GET app.localhost/ -> 127.0.0.1:3002 refused -> 127.0.0.1:3003 200 0.8ms`.
+    /// `GET app.localhost/ -> 127.0.0.1:3002 refused -> 127.0.0.1:3003 200 0.8ms`; a browser pinned to its Upstream
+    /// (or kept there by a sticky Target) says so: `-> 127.0.0.1:3001 [pinned] 200 1.2ms`.
     #[cfg(test)]
     pub fn request_line(&self, r: &RequestEvent) -> String {
         let mut line = String::new();
@@ -126,6 +127,11 @@ impl Printer {
         }
         out.push(' ');
         out.push_str(by);
+        match r.affinity {
+            Some(Affinity::Pinned) => out.push_str(" [pinned]"),
+            Some(Affinity::Sticky) => out.push_str(" [sticky]"),
+            None => {}
+        }
         out.push(' ');
         if self.color {
             for piece in ["\x1b[", color_code(r.status), "m"] {
@@ -253,6 +259,7 @@ mod tests {
             latency_us: us,
             error: error.map(Into::into),
             failed: vec![],
+            affinity: None,
         }
     }
 
@@ -278,6 +285,12 @@ mod tests {
             p.request_line(&retried),
             "GET app.localhost/api/users -> 127.0.0.1:3002 refused -> 127.0.0.1:3003 200 0.8ms"
         );
+        let mut pinned = event(Some("127.0.0.1:3001"), 503, 800, None);
+        pinned.affinity = Some(Affinity::Pinned);
+        assert_eq!(p.request_line(&pinned), "GET app.localhost/api/users -> 127.0.0.1:3001 [pinned] 503 0.8ms");
+        let mut sticky = event(Some("127.0.0.1:3002"), 200, 800, None);
+        sticky.affinity = Some(Affinity::Sticky);
+        assert!(p.request_line(&sticky).ends_with("-> 127.0.0.1:3002 [sticky] 200 0.8ms"));
     }
 
     #[test]

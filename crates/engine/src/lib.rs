@@ -34,8 +34,8 @@ pub use engine::{
     Serves, Status, TargetStatus, UpstreamStatus, diagnose,
 };
 pub use event::{
-    Event, EventStream, HealthEvent, HealthState, ListenerEvent, ListenerState, LiveEvent, LiveUpstream, Received,
-    RequestEvent,
+    Affinity, Event, EventStream, HealthEvent, HealthState, ListenerEvent, ListenerState, LiveEvent, LiveUpstream,
+    Received, RequestEvent,
 };
 pub use server::HEADER_READ_TIMEOUT;
 pub use tls::{LocalCa, TlsError, trust};

@@ -157,3 +157,139 @@ fn dot(target: &TargetStatus) -> char {
         _ => '◐',
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn upstream(enabled: bool, health: &serde_json::Value, requests: u64) -> serde_json::Value {
+        json!({"url": "http://localhost:3000", "label": "localhost:3000", "enabled": enabled, "weight": 1,
+               "health": health, "open_connections": 0, "requests": requests, "failures": 0, "in_flight": 0,
+               "last_status": null, "last_latency_us": null, "loops_back": false, "live": null, "pin_url": null})
+    }
+
+    fn target(name: &str, url: Option<&str>, upstreams: &[serde_json::Value]) -> serde_json::Value {
+        json!({"name": name, "matcher": format!("{name}.localhost"), "builtin": false, "live": false,
+               "strategy": "round_robin", "upstreams": upstreams, "unpin_url": null, "url": url})
+    }
+
+    fn status() -> Status {
+        let healthy = json!({"state": "healthy"});
+        let down = json!({"state": "unhealthy", "failures": 3, "retry_at_ms": 0, "retry_in_ms": 0});
+        serde_json::from_value(json!({
+            "listeners": [
+                {"name": "web", "bind": "127.0.0.1:80", "enabled": true, "state": "running",
+                 "addresses": ["127.0.0.1:80"], "error": null, "exposed": false, "serves": "http"},
+                {"name": "tls", "bind": "127.0.0.1:443", "enabled": false, "state": "stopped",
+                 "addresses": [], "error": null, "exposed": false, "serves": "https"},
+                {"name": "alt", "bind": "127.0.0.1:8080", "enabled": true, "state": "failed",
+                 "addresses": [], "error": "in use", "exposed": false, "serves": "http"}
+            ],
+            "targets": [
+                target("app", Some("http://app.localhost/"), &[upstream(true, &healthy, 3), upstream(true, &healthy, 1)]),
+                target("api", None, &[upstream(true, &healthy, 1), upstream(true, &down, 0)]),
+                target("old", Some("http://old.localhost/"), &[upstream(true, &down, 0), upstream(false, &healthy, 0)])
+            ],
+            "log_readers": 0
+        }))
+        .unwrap()
+    }
+
+    const SETTINGS: Settings = Settings { keep_serving: true, start_at_login: false };
+
+    #[test]
+    fn listeners_are_switches_that_flip_their_own_state() {
+        let menu = entries(&status(), SETTINGS);
+        assert_eq!(menu[0], Entry::Label("Listeners".into()));
+        assert_eq!(
+            menu[1..4],
+            [
+                Entry::Check {
+                    text: "web — 127.0.0.1:80".into(),
+                    checked: true,
+                    action: Action::Listener("web".into(), false)
+                },
+                Entry::Check {
+                    text: "tls — off".into(), checked: false, action: Action::Listener("tls".into(), true)
+                },
+                Entry::Check {
+                    text: "alt — failed: open the window".into(),
+                    checked: false,
+                    action: Action::Listener("alt".into(), false)
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn targets_show_counts_health_and_open_where_they_have_a_url() {
+        let menu = entries(&status(), SETTINGS);
+        let at = menu.iter().position(|e| *e == Entry::Label("Targets".into())).unwrap();
+        assert_eq!(
+            menu[at + 1..at + 4],
+            [
+                Entry::Item {
+                    text: "● app — 4 requests — open http://app.localhost/".into(),
+                    action: Action::Open("http://app.localhost/".into())
+                },
+                Entry::Label("◐ api — 1 request".into()),
+                Entry::Item {
+                    text: "○ old — 0 requests — open http://old.localhost/".into(),
+                    action: Action::Open("http://old.localhost/".into())
+                },
+            ],
+            "a disabled Upstream does not count against health"
+        );
+    }
+
+    #[test]
+    fn the_window_settings_and_quit_close_the_menu() {
+        let menu = entries(&status(), Settings { keep_serving: false, start_at_login: true });
+        let n = menu.len();
+        assert_eq!(
+            menu[n - 5..],
+            [
+                Entry::Item { text: "Show Roundabout".into(), action: Action::Show },
+                Entry::Check {
+                    text: "Keep serving when the window closes".into(),
+                    checked: false,
+                    action: Action::KeepServing(true)
+                },
+                Entry::Check { text: "Start at login".into(), checked: true, action: Action::StartAtLogin(false) },
+                Entry::Separator,
+                Entry::Item { text: "Quit Roundabout".into(), action: Action::Quit },
+            ]
+        );
+    }
+
+    #[test]
+    fn an_empty_status_says_where_to_start() {
+        let empty: Status = serde_json::from_value(json!({"listeners": [], "targets": [], "log_readers": 0})).unwrap();
+        let menu = entries(&empty, SETTINGS);
+        assert!(menu.contains(&Entry::Label("  none: add one in the window".into())));
+        assert!(menu.contains(&Entry::Label("  none: create one in the window".into())));
+    }
+
+    #[test]
+    fn every_action_survives_its_menu_id() {
+        let actions = [
+            Action::Listener("web:alt".into(), true),
+            Action::Listener("web".into(), false),
+            Action::Open("https://app.localhost/?a=b:c".into()),
+            Action::Show,
+            Action::KeepServing(true),
+            Action::KeepServing(false),
+            Action::StartAtLogin(true),
+            Action::StartAtLogin(false),
+            Action::Quit,
+        ];
+        for action in actions {
+            assert_eq!(Action::from_id(&action.id()), Some(action.clone()), "{}", action.id());
+        }
+        for unknown in ["label:3", "listener:2:web", "listener:1", "keep-serving:yes", ""] {
+            assert_eq!(Action::from_id(unknown), None, "{unknown}");
+        }
+    }
+}

@@ -55,7 +55,7 @@ const signal = (pid, sig) => {
 
 /**
  * Starts tauri-driver and a session on the app with `XDG_CONFIG_HOME=configHome`. Resolves to
- * `{ session, logs(), stop() }`. `stop()` is safe to call more than once and resolves to the processes ("pid name")
+ * `{ session, logs(), stop(), processes() }`. `stop()` is safe to call more than once and resolves to the processes ("pid name")
  * still running well after the session ended and the driver stopped; they are killed, and a test can assert on them.
  * `app` is the binary to launch: the debug build by default (the benchmark passes the release build).
  */
@@ -126,5 +126,7 @@ export async function launchApp({ configHome, timeout = 60_000, app = APP }) {
     // A new error: some (a fetch's TimeoutError) have a read-only message.
     throw new Error(`the app did not start: ${e.message}\n--- tauri-driver output ---\n${output}`, { cause: e });
   }
-  return { session, logs: () => output, stop };
+  // Every process the driver started that is still running, as "pid name" (the app and WebKit's helpers).
+  const processes = () => pidsWithEnv(marker);
+  return { session, logs: () => output, stop, processes };
 }

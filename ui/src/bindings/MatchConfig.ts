@@ -10,11 +10,11 @@ export type MatchConfig = {
  */
 host?: string | null, 
 /**
- * Exact request path, e.g. `/health`.
+ * Exact request path, e.g. `/health`. Not under `/.roundabout/`, where Roundabout answers its pin links.
  */
 path?: string | null, 
 /**
- * Path prefix on segment boundaries: `/api` accepts `/api` and `/api/x`, not `/apix`.
+ * Path prefix on segment boundaries: `/api` accepts `/api` and `/api/x`, not `/apix`. Not under `/.roundabout/`.
  */
 path_prefix?: string | null, 
 /**

@@ -51,6 +51,7 @@ error: string | null,
  */
 failed: Array<FailedAttempt>, 
 /**
- * Why the request went to its Upstream regardless of the balancer, if it did.
+ * Why the request went to its Upstream regardless of the balancer: this browser is pinned to it, or a sticky
+ * Target kept it there. `null` when the balancer chose.
  */
 affinity: Affinity | null, };

@@ -30,6 +30,12 @@ strategy: string,
  */
 upstreams: Array<UpstreamStatus>, 
 /**
- * Open in a browser to undo a pin.
+ * Open in a browser to unpin that browser from this Target (it is balanced again); null when the Target has
+ * no exact host or no Listener runs.
  */
-unpin_url: string | null, };
+unpin_url: string | null, 
+/**
+ * Where to open it in a browser (its exact host, or `localhost`, through the first running Listener, HTTPS
+ * preferred); null for a wildcard host or when no Listener runs.
+ */
+url: string | null, };

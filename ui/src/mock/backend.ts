@@ -39,6 +39,10 @@ export type MockOptions = {
    * config (any `config` given is ignored), and refuses every change with this message.
    */
   runningElsewhere?: string;
+  /** What keep_serving_note answers until dismissed (default null: already dismissed, or closing quits). */
+  keepServingNote?: string | null;
+  /** When set, dismiss_keep_serving_note rejects with this message (and the note stays). */
+  dismissNoteFails?: string;
 };
 
 type Counters = Omit<
@@ -67,6 +71,10 @@ export class MockBackend {
   discoverFails: string | null;
   /** While set, save_config and set_listener_enabled are refused with this message (code running_elsewhere). */
   runningElsewhere: string | null;
+  /** What keep_serving_note answers; dismiss_keep_serving_note clears it (calls records each dismissal). */
+  keepServingNote: string | null;
+  /** While set, dismiss_keep_serving_note rejects with this message. */
+  dismissNoteFails: string | null;
   /** Every config save_config accepted, in order. */
   saved: Config[] = [];
   /** Every command, in order, with its arguments (channels left out). */
@@ -99,6 +107,8 @@ export class MockBackend {
     this.devServers = structuredClone(opts.devServers ?? DEV_SERVERS);
     this.discoverFails = opts.discoverFails ?? null;
     this.runningElsewhere = opts.runningElsewhere ?? null;
+    this.keepServingNote = opts.keepServingNote ?? null;
+    this.dismissNoteFails = opts.dismissNoteFails ?? null;
     if (this.runningElsewhere) {
       this.config = { version: 1, demo: false, listeners: [], targets: [] };
       this.live = [];
@@ -148,6 +158,12 @@ export class MockBackend {
         return { ...this.ports };
       case "discover":
         return this.#discover();
+      case "keep_serving_note":
+        return this.keepServingNote;
+      case "dismiss_keep_serving_note":
+        if (this.dismissNoteFails) throw { code: "internal", message: this.dismissNoteFails, issues: [] } satisfies ApiError;
+        this.keepServingNote = null;
+        return null;
       case "doctor":
         return doctorChecks(this.config, this.#httpsState(false).stores.every((s) => s.state === "trusted"));
       default:
@@ -189,7 +205,7 @@ export class MockBackend {
       targets.push({
         name: "demo", matcher: "demo.localhost", builtin: true, live: false, strategy: "round_robin",
         upstreams: DEMO_UPSTREAMS.map((url) => this.#upstream("demo", { url }, null, pins.pin(url))),
-        unpin_url: pins.unpin,
+        unpin_url: pins.unpin, url: pins.open,
       });
     }
     for (const t of this.config.targets) {
@@ -205,7 +221,7 @@ export class MockBackend {
           ...t.upstreams.map((u) => this.#upstream(t.name, u, null, pins.pin(u.url))),
           ...joined.map((l) => this.#upstream(t.name, { url: l.url }, l, pins.pin(l.url))),
         ],
-        unpin_url: pins.unpin,
+        unpin_url: pins.unpin, url: pins.open,
       });
     }
     for (const [name, joined] of liveOnly(this.config, this.live)) {
@@ -213,7 +229,7 @@ export class MockBackend {
       targets.push({
         name, matcher: `${name}.localhost`, builtin: false, live: true, strategy: "round_robin",
         upstreams: joined.map((l) => this.#upstream(name, { url: l.url }, l, pins.pin(l.url))),
-        unpin_url: pins.unpin,
+        unpin_url: pins.unpin, url: pins.open,
       });
     }
     return { listeners, targets, log_readers: 1 };

@@ -31,12 +31,13 @@ export function pinOrigin(listeners: ListenerStatus[]): { scheme: "http" | "http
   return { scheme: l.serves === "https" ? "https" : "http", port };
 }
 
-/** A Target's pin links, or nulls when it has no exact host or no Listener runs. */
+/** A Target's pin links and where to open it (TargetStatus.url), or nulls when it has no exact host or no Listener runs. */
 export function pinLinks(host: string | null | undefined, origin: ReturnType<typeof pinOrigin>) {
-  if (!origin || !host || host.includes("*")) return { pin: () => null, unpin: null };
+  if (!origin || !host || host.includes("*")) return { pin: () => null, unpin: null, open: null };
   const standard = origin.scheme === "https" ? 443 : 80;
-  const base = `${origin.scheme}://${host}${origin.port === standard ? "" : `:${origin.port}`}/.roundabout`;
-  return { pin: (url: string): string | null => `${base}/pin/${labelOf(url)}`, unpin: `${base}/unpin` };
+  const open = `${origin.scheme}://${host}${origin.port === standard ? "" : `:${origin.port}`}/`;
+  const base = `${open}.roundabout`;
+  return { pin: (url: string): string | null => `${base}/pin/${labelOf(url)}`, unpin: `${base}/unpin`, open };
 }
 
 const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);

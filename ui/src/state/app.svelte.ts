@@ -39,6 +39,8 @@ class AppStore {
    * serves nothing and every change is refused, so editing is off (readOnly) and the banner says this.
    */
   runningElsewhere = $state<string | null>(null);
+  /** The note that closing the window keeps Roundabout serving from the tray; null once dismissed, or not to show. */
+  keepServingNote = $state<string | null>(null);
   /** An error that is not about a field (backend gone, I/O…). */
   failure = $state<string | null>(null);
   loaded = $state(false);
@@ -57,10 +59,16 @@ class AppStore {
   readOnly = $derived(this.runningElsewhere !== null);
 
   #firstRunDismissed = false;
+  #dismissingNote = false;
   #queue: Promise<unknown> = Promise.resolve();
   #timers = new Map<string, ReturnType<typeof setTimeout>>();
 
   async start(): Promise<void> {
+    // Alongside the state, not before it: the note never holds up (or fails) loading the config.
+    api.keepServingNote().then(
+      (note) => (this.keepServingNote = note),
+      (e: ApiError) => (this.failure = e.message),
+    );
     try {
       this.#apply(await api.getState());
       this.loaded = true;
@@ -210,6 +218,20 @@ class AppStore {
   dismissFirstRun(): void {
     this.#firstRunDismissed = true;
     this.firstRun = null;
+  }
+
+  /** Tells the backend the keep-serving note was read (not shown again), then hides it; on failure it stays. */
+  async dismissKeepServingNote(): Promise<void> {
+    if (this.#dismissingNote) return;
+    this.#dismissingNote = true;
+    try {
+      await api.dismissKeepServingNote();
+      this.keepServingNote = null;
+    } catch (e) {
+      this.failure = (e as ApiError).message;
+    } finally {
+      this.#dismissingNote = false;
+    }
   }
 
   /** A refused change: the backend said another Roundabout owns the config (read-only from now), or failed. */

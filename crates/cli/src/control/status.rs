@@ -50,7 +50,8 @@ pub async fn run(config: Option<PathBuf>, json: bool) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// The running state in lines: Listeners, then each Target with its Upstreams.
+/// The running state in lines: Listeners, then each Target with its Upstreams (and, where a Target has several, the
+/// link that pins a browser to each).
 pub fn text(status: &Status) -> String {
     let mut out = String::from("Listeners:");
     for l in &status.listeners {
@@ -90,6 +91,10 @@ pub fn text(status: &Status) -> String {
                 let branch = live.branch.as_deref().map(|b| format!(", branch {b}")).unwrap_or_default();
                 let _ = write!(out, " [live: {} (pid {}) in {}{branch}]", live.command, live.pid, live.cwd);
             }
+            // Pinning is choosing among several: a Target with one Upstream gets no link.
+            if let Some(pin) = u.pin_url.as_deref().filter(|_| t.upstreams.len() > 1) {
+                let _ = write!(out, "\n      pin this browser: {pin}");
+            }
         }
     }
     out
@@ -111,4 +116,35 @@ fn configured(config: &Config) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// An Upstream of the status, with its pin link.
+    fn upstream(port: u16) -> serde_json::Value {
+        json!({"url": format!("http://localhost:{port}"), "label": format!("localhost:{port}"), "enabled": true,
+               "weight": 1, "health": {"state": "healthy"}, "open_connections": 0, "requests": 2, "failures": 0,
+               "in_flight": 0, "last_status": 200, "last_latency_us": 10, "loops_back": false, "live": null,
+               "pin_url": format!("http://app.localhost:8800/.roundabout/pin?target=app&upstream={port}")})
+    }
+
+    #[test]
+    fn targets_with_several_upstreams_show_a_pin_link_for_each() {
+        let target = |name: &str, upstreams: Vec<serde_json::Value>| {
+            json!({"name": name, "matcher": "app.localhost", "builtin": false, "live": false,
+                   "strategy": "round_robin", "upstreams": upstreams, "unpin_url": null})
+        };
+        let status: Status = serde_json::from_value(json!({"listeners": [], "log_readers": 0, "targets": [
+            target("app", vec![upstream(3000), upstream(3001)]), target("one", vec![upstream(4000)])
+        ]}))
+        .unwrap();
+        let text = text(&status);
+        assert!(text.contains("localhost:3000 healthy 2 requests\n      pin this browser: http://app.localhost:8800/.roundabout/pin?target=app&upstream=3000"), "{text}");
+        assert!(text.contains("upstream=3001"), "{text}");
+        assert!(!text.contains("upstream=4000"), "one Upstream: nothing to choose: {text}");
+    }
 }

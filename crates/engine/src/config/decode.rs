@@ -7,7 +7,8 @@ use serde_json::{Map, Value};
 
 use super::{BindAddress, HostPattern, UpstreamUrl};
 use super::{
-    CONFIG_VERSION, Config, ConfigIssue, ConfigIssues, ListenerConfig, MatchConfig, TargetConfig, UpstreamConfig,
+    CONFIG_VERSION, Config, ConfigIssue, ConfigIssues, ListenerConfig, MatchConfig, RESERVED_PATH_PREFIX, TargetConfig,
+    UpstreamConfig,
 };
 
 /// Decodes a whole config; `Err` holds every problem found.
@@ -184,7 +185,7 @@ impl Decoder {
         let mut names = HashSet::new();
         for (i, item) in self.list(map, "", "targets").iter().enumerate() {
             let path = format!("targets[{i}]");
-            let known = ["name", "match", "upstreams", "strategy", "health", "preserve_host"];
+            let known = ["name", "match", "upstreams", "strategy", "health", "preserve_host", "sticky"];
             let Some(obj) = self.object(item, &path, &known) else { continue };
             let name = self.required_string(obj, &path, "name").unwrap_or_default();
             if obj.contains_key("name") && name.trim().is_empty() {
@@ -197,7 +198,8 @@ impl Decoder {
             let strategy = self.strategy(obj, &path);
             let health = obj.get("health").map(|h| self.health(h, &child(&path, "health"))).unwrap_or_default();
             let preserve_host = self.boolean(obj, &path, "preserve_host", true);
-            out.push(TargetConfig { name, matcher, upstreams, strategy, health, preserve_host });
+            let sticky = self.boolean(obj, &path, "sticky", false);
+            out.push(TargetConfig { name, matcher, upstreams, strategy, health, preserve_host, sticky });
         }
         out
     }
@@ -214,6 +216,12 @@ impl Decoder {
         for (key, value) in [("path", &exact), ("path_prefix", &prefix)] {
             if value.as_deref().is_some_and(|p| !p.starts_with('/')) {
                 self.issue(&child(path, key), format!("\"{key}\" must start with \"/\""));
+            } else if value.as_deref().is_some_and(reserved) {
+                let why = format!(
+                    "\"{RESERVED_PATH_PREFIX}\" is reserved for Roundabout's own pin and unpin links; choose a {key} \
+                     outside it"
+                );
+                self.issue(&child(path, key), why);
             }
         }
         if exact.is_some() && prefix.is_some() {
@@ -293,6 +301,13 @@ impl Decoder {
         }
         out
     }
+}
+
+/// True for a path (or path prefix) at or under [`RESERVED_PATH_PREFIX`]: `/.roundabout`, `/.roundabout/`,
+/// `/.roundabout/pin`. A prefix of `/.roundabout` accepts the pin link too (prefixes match on segment boundaries).
+fn reserved(path: &str) -> bool {
+    let reserved = RESERVED_PATH_PREFIX.trim_end_matches('/');
+    path.strip_prefix(reserved).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
 /// A typo away: same length give or take one and at most two differing characters.

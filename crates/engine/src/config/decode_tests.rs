@@ -148,3 +148,36 @@ fn bad_health_settings_are_reported_with_their_paths() {
     }
     assert_eq!(found.len(), expect.len(), "{found:#?}");
 }
+
+#[test]
+fn sticky_decodes_round_trips_and_is_left_out_when_false() {
+    let v = json!({"version": 1, "targets": [
+        { "name": "app", "sticky": true, "upstreams": [ { "url": "http://localhost:3001" } ] },
+        { "name": "plain", "upstreams": [ { "url": "http://localhost:3002" } ] }
+    ]});
+    let config = decode(&v).unwrap();
+    assert!(config.targets[0].sticky);
+    assert!(!config.targets[1].sticky, "off by default");
+    let saved = config.to_json();
+    assert_eq!(saved.matches("\"sticky\"").count(), 1, "only the sticky Target says so: {saved}");
+    assert_eq!(Config::from_json(&saved).unwrap(), config);
+    let wrong = json!({"version": 1, "targets": [{"name": "t", "sticky": "yes"}]});
+    assert!(issues(&wrong)[0].starts_with("targets[0].sticky: expected true or false"), "{:?}", issues(&wrong));
+}
+
+#[test]
+fn matchers_under_the_reserved_prefix_are_refused() {
+    let refused = ["/.roundabout", "/.roundabout/", "/.roundabout/pin", "/.roundabout/x/y"];
+    for (key, path) in refused.iter().flat_map(|p| [("path", *p), ("path_prefix", *p)]) {
+        let v = json!({"version": 1, "targets": [{"name": "t", "match": {key: path}}]});
+        let found = issues(&v);
+        let want = format!("targets[0].match.{key}: \"/.roundabout/\" is reserved for Roundabout's own pin and unpin");
+        assert!(found.len() == 1 && found[0].starts_with(&want), "{key} {path}: {found:#?}");
+    }
+    for path in ["/.roundaboutx", "/roundabout/pin", "/", "/app/.roundabout/pin"] {
+        for key in ["path", "path_prefix"] {
+            let v = json!({"version": 1, "targets": [{"name": "t", "match": {key: path}}]});
+            assert!(decode(&v).is_ok(), "{key} {path} is not reserved");
+        }
+    }
+}

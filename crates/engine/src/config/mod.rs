@@ -26,6 +26,10 @@ pub(crate) use upstream_url::UpstreamUrl;
 /// The only config version this build reads; a newer file is refused rather than half-understood.
 pub const CONFIG_VERSION: u32 = 1;
 
+/// Paths Roundabout answers itself (the pin and unpin links): a Target's `path` or `path_prefix` may not lie under
+/// it, so a Target can never silently take them over (or be taken over by them).
+pub const RESERVED_PATH_PREFIX: &str = "/.roundabout/";
+
 /// The whole config file: Listeners that accept requests and the ordered Targets they are routed to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -96,6 +100,9 @@ pub struct TargetConfig {
     /// Send the client's Host header to the Upstream (true) or the Upstream's own host (false).
     #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub preserve_host: bool,
+    /// Keep each browser on the Upstream it first reached (a cookie), while other browsers keep balancing.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub sticky: bool,
 }
 
 impl TargetConfig {
@@ -109,6 +116,7 @@ impl TargetConfig {
             strategy: Strategy::default(),
             health: HealthConfig::default(),
             preserve_host: true,
+            sticky: false,
         }
     }
 }
@@ -122,10 +130,10 @@ pub struct MatchConfig {
     /// Case-insensitive; the port and a trailing dot in the Host header are ignored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
-    /// Exact request path, e.g. `/health`.
+    /// Exact request path, e.g. `/health`. Not under `/.roundabout/`, where Roundabout answers its pin links.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
-    /// Path prefix on segment boundaries: `/api` accepts `/api` and `/api/x`, not `/apix`.
+    /// Path prefix on segment boundaries: `/api` accepts `/api` and `/api/x`, not `/apix`. Not under `/.roundabout/`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path_prefix: Option<String>,
     /// The port of the Listener the request arrived on.

@@ -58,6 +58,7 @@ impl DemoUpstreams {
             strategy: Strategy::RoundRobin,
             health: HealthConfig::default(),
             preserve_host: true,
+            sticky: false,
         }
     }
 }

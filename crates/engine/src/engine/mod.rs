@@ -278,9 +278,11 @@ impl EngineHandle {
     }
 
     fn status_locked(&self, control: &Control) -> Status {
+        let listeners: Vec<ListenerStatus> = control.slots.iter().map(Slot::status).collect();
+        let links = status::LinkBase::of(&listeners);
         Status {
-            listeners: control.slots.iter().map(Slot::status).collect(),
-            targets: status::targets(&self.inner.proxy.mux.load()),
+            listeners,
+            targets: status::targets(&self.inner.proxy.mux.load(), links),
             log_readers: self.inner.proxy.events.request_readers(),
         }
     }

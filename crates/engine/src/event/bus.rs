@@ -153,6 +153,7 @@ mod tests {
             latency_us: 1,
             error: None,
             failed: vec![],
+            affinity: None,
         })
     }
 

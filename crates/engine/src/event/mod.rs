@@ -84,6 +84,21 @@ pub struct RequestEvent {
     pub error: Option<String>,
     /// Upstreams tried before the one that answered, and why each failed.
     pub failed: Vec<FailedAttempt>,
+    /// Why the request went to its Upstream regardless of the balancer: this browser is pinned to it, or a sticky
+    /// Target kept it there. `null` when the balancer chose.
+    #[serde(default)]
+    pub affinity: Option<Affinity>,
+}
+
+/// Why the request went to its Upstream regardless of the balancer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum Affinity {
+    /// This browser is pinned to the Upstream (its pin cookie, set by the pin link): no other is tried.
+    Pinned,
+    /// The Target is sticky and this browser went to the same Upstream before (its sticky cookie).
+    Sticky,
 }
 
 /// Reads a method from its name (what a control socket client gets).

@@ -3,12 +3,15 @@
 //! [`Proxy`] is the [`Handler`] every Listener is given. It reads only the current routing snapshot (one atomic
 //! load), takes no lock, and builds an Event only when somebody subscribes. The story of one request is in
 //! [`route`]; one attempt at one Upstream in [`attempt`]; when a failed request may go elsewhere in [`retry`];
-//! what is rewritten on the way in [`forward`]; the answers Roundabout writes itself in [`pages`].
+//! what is rewritten on the way in [`forward`]; the answers Roundabout writes itself in [`pages`]; the pin and unpin
+//! links in [`pin`] and the cookies they set (and sticky Targets keep) in [`cookies`].
 
 mod attempt;
 mod body;
+mod cookies;
 mod forward;
 mod pages;
+mod pin;
 mod redirect;
 mod retry;
 mod route;
@@ -86,6 +89,7 @@ impl Handler for Proxy {
             latency_us: u64::try_from(latency.as_micros()).unwrap_or(u64::MAX),
             error: outcome.error,
             failed: outcome.failed,
+            affinity: outcome.affinity,
         }));
         response
     }

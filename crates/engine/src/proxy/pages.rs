@@ -10,7 +10,7 @@ use http::{HeaderMap, HeaderValue, Response, StatusCode};
 use super::body::ResponseBody;
 use super::forward::MAX_HOPS;
 use crate::event::FailedAttempt;
-use crate::routing::{Mux, RequestView, Target};
+use crate::routing::{Mux, RequestView, Target, unpin_path};
 
 /// A page: a status, a headline and detail lines.
 #[derive(Debug)]
@@ -23,6 +23,17 @@ pub(super) struct Page {
     pub(super) lines: Vec<String>,
     /// What to do about it.
     pub(super) hint: String,
+    /// A link that does it (the unpin link, the pin link on the right host), if there is one.
+    pub(super) link: Option<Link>,
+}
+
+/// A link on a page: in HTML an anchor, in plain text `text: href`.
+#[derive(Debug)]
+pub(super) struct Link {
+    /// What it does, e.g. `Unpin this browser`.
+    pub(super) text: String,
+    /// Where it goes: a path on the same host, or a whole URL.
+    pub(super) href: String,
 }
 
 impl Page {
@@ -47,6 +58,9 @@ impl Page {
         }
         if !self.hint.is_empty() {
             let _ = writeln!(out, "{}", self.hint);
+        }
+        if let Some(link) = &self.link {
+            let _ = writeln!(out, "{}: {}", link.text, link.href);
         }
         out
     }
@@ -75,6 +89,9 @@ impl Page {
         if !self.hint.is_empty() {
             let _ = write!(out, "<p>{}</p>", escape(&self.hint));
         }
+        if let Some(link) = &self.link {
+            let _ = write!(out, "<p><a href=\"{}\">{}</a></p>", escape(&link.href), escape(&link.text));
+        }
         out.push_str("<p><small>Answered by Roundabout, your dev proxy.</small></p>");
         out
     }
@@ -88,6 +105,7 @@ pub(super) fn all_failed(target: &Target, failed: &[FailedAttempt]) -> Page {
             headline: format!("Target \"{}\" has no enabled Upstreams.", target.name),
             lines: target.upstreams.iter().map(|u| format!("{} (disabled)", u.label)).collect(),
             hint: "Enable an Upstream or add one to this Target.".into(),
+            link: None,
         };
     }
     Page {
@@ -95,6 +113,7 @@ pub(super) fn all_failed(target: &Target, failed: &[FailedAttempt]) -> Page {
         headline: format!("every Upstream of Target \"{}\" failed.", target.name),
         lines: failed.iter().map(|f| format!("{}: {}", f.upstream, f.error)).collect(),
         hint: "Is your dev server running on that port? Start it, or fix the Upstream URL.".into(),
+        link: None,
     }
 }
 
@@ -117,7 +136,31 @@ pub(super) fn all_unhealthy(target: &Target, failed: &[FailedAttempt]) -> Page {
         headline: format!("every Upstream of Target \"{}\" is unhealthy and failed again.", target.name),
         lines,
         hint: "Is your dev server running? Once it answers, Roundabout sends it requests again.".into(),
+        link: None,
     }
+}
+
+/// The Upstream this browser is pinned to failed (502). No other Upstream was tried: the page says why and offers
+/// the unpin link.
+pub(super) fn pinned_failed(target: &Target, failed: &[FailedAttempt]) -> Page {
+    let upstream = failed.first().map_or("", |f| &*f.upstream);
+    Page {
+        status: StatusCode::BAD_GATEWAY,
+        headline: format!(
+            "Upstream {upstream} of Target \"{}\" failed, and this browser is pinned to it.",
+            target.name
+        ),
+        lines: failed.iter().map(|f| format!("{}: {}", f.upstream, f.error)).collect(),
+        hint: "A pinned browser is never sent to another Upstream. Start that dev server, or unpin this browser to \
+               have it balanced again."
+            .into(),
+        link: Some(unpin_link(&target.name)),
+    }
+}
+
+/// The link that unpins this browser from Target `target`.
+pub(super) fn unpin_link(target: &str) -> Link {
+    Link { text: "Unpin this browser".into(), href: unpin_path(target) }
 }
 
 /// No Target accepts the request (404): the Targets there are, and how to add one.
@@ -133,6 +176,7 @@ pub(super) fn not_found(mux: &Mux, head: &RequestView<'_>) -> Page {
         headline: format!("no Target matches {} {}{} on port {}.", head.method, head.host, head.path, head.port),
         lines,
         hint,
+        link: None,
     }
 }
 
@@ -149,6 +193,7 @@ pub(super) fn looped(target: &Target, upstream: Option<&str>) -> Page {
         headline,
         lines: vec![],
         hint: "Point the Upstream at your dev server's own port, not at a Roundabout Listener.".into(),
+        link: None,
     }
 }
 
@@ -160,6 +205,7 @@ pub(super) fn connect() -> Page {
             .into(),
         lines: vec![],
         hint: "Address your dev server through a Listener instead, e.g. http://app.localhost:8800/.".into(),
+        link: None,
     }
 }
 
@@ -170,6 +216,7 @@ pub(super) fn bad_path() -> Page {
         headline: "the request path cannot be forwarded.".into(),
         lines: vec![],
         hint: String::new(),
+        link: None,
     }
 }
 
@@ -181,6 +228,7 @@ pub(super) fn client_fault(reason: &str) -> Page {
         headline: format!("Roundabout could not pass this request on: {reason}."),
         lines: vec![],
         hint: "Nothing was held against the Upstream; fix the request (or the client sending it) and try again.".into(),
+        link: None,
     }
 }
 
@@ -216,6 +264,7 @@ mod tests {
             headline: "no Target for <script>".into(),
             lines: vec!["a&b".into()],
             hint: String::new(),
+            link: None,
         };
         let html = page.html();
         assert!(html.contains("no Target for &lt;script&gt;"));
@@ -225,7 +274,13 @@ mod tests {
 
     #[test]
     fn browsers_get_html_and_curl_gets_text() {
-        let page = Page { status: StatusCode::BAD_GATEWAY, headline: "h".into(), lines: vec![], hint: "fix it".into() };
+        let page = Page {
+            status: StatusCode::BAD_GATEWAY,
+            headline: "h".into(),
+            lines: vec![],
+            hint: "fix it".into(),
+            link: None,
+        };
         let mut headers = HeaderMap::new();
         assert_eq!(page.render(wants_html(&headers)).headers()[CONTENT_TYPE], "text/plain; charset=utf-8");
         headers.insert(http::header::ACCEPT, HeaderValue::from_static("text/html,*/*"));

@@ -44,6 +44,7 @@ impl Handler for Redirect {
                     ),
                     lines: vec![],
                     hint: String::new(),
+                    link: None,
                 }
                 .render(html);
                 response.headers_mut().insert(LOCATION, location);
@@ -54,6 +55,7 @@ impl Handler for Redirect {
                 headline: "this Listener redirects to HTTPS, but no HTTPS Listener is running.".into(),
                 lines: vec![],
                 hint: "Start the Listener with \"tls\": true, or remove \"redirect_https\" from this one.".into(),
+                link: None,
             }
             .render(html),
         };
@@ -71,6 +73,7 @@ impl Handler for Redirect {
                 latency_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
                 error: Some("redirected to HTTPS".into()),
                 failed: Vec::new(),
+                affinity: None,
             }));
         }
         response

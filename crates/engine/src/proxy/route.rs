@@ -1,9 +1,9 @@
-//! The story of one request: find the Target, rewrite the request for it, try its Upstreams until one answers or
-//! none is left, and say what happened.
+//! The story of one request: find the Target, rewrite the request for it, try its Upstreams (the one its cookies
+//! pin it or keep it on first, else the Balancer's pick) until one answers or none is left, and say what happened.
 
 use std::sync::Arc;
 
-use http::header::HOST;
+use http::header::{HOST, SET_COOKIE};
 use http::uri::PathAndQuery;
 use http::{HeaderValue, Method, Request, Response};
 use tokio::time::Instant;
@@ -12,10 +12,10 @@ use super::attempt::{Attempt, Tried};
 use super::body::{RequestBodySource, ResponseBody};
 use super::pages::{self, Page, wants_html};
 use super::retry::Retry;
-use super::{Proxy, forward};
-use crate::event::FailedAttempt;
+use super::{Proxy, cookies, forward};
+use crate::event::{Affinity, FailedAttempt};
 use crate::http1;
-use crate::routing::{RequestView, Target};
+use crate::routing::{self, RequestView, Target};
 use crate::server::{ClientBody, ClientUpgrade, Connection};
 
 /// What happened to one request, for its event.
@@ -29,11 +29,13 @@ pub(super) struct Outcome {
     pub(super) error: Option<String>,
     /// Upstreams tried before, and why each failed.
     pub(super) failed: Vec<FailedAttempt>,
+    /// Why the request went to its Upstream regardless of the Balancer.
+    pub(super) affinity: Option<Affinity>,
 }
 
 impl Outcome {
     /// Answers with a page of Roundabout's own, noting `why` for the log.
-    fn answer(mut self, page: &Page, why: String, html: bool) -> (Response<ResponseBody>, Outcome) {
+    pub(super) fn answer(mut self, page: &Page, why: String, html: bool) -> (Response<ResponseBody>, Outcome) {
         self.error = Some(why);
         (page.render(html), self)
     }
@@ -103,6 +105,9 @@ impl Proxy {
             let why = "its Host is not a host name with an optional port";
             return outcome.answer(&pages::client_fault(why), why.into(), html);
         }
+        if request.method() == Method::GET && routing::is_link(request.uri().path()) {
+            return self.link(conn, request.uri(), addressed, html);
+        }
         let Some(target) = self.choose(conn, &request, addressed) else {
             let view = view(conn, &request, addressed);
             return outcome.answer(&pages::not_found(&self.mux.load(), &view), "no Target matched".into(), html);
@@ -122,17 +127,31 @@ impl Proxy {
             parts.headers.insert(HOST, authority.clone());
         }
         let keep_host = target.preserve_host && addressed.authority.is_some();
+        let (asked, ours) = cookies::read(&parts.headers, &target.cookies);
+        if ours {
+            cookies::strip(&mut parts.headers);
+        }
         let body = RequestBodySource::new(body);
         let mut retry = Retry::for_method(&parts.method);
-        let mut candidates = target.candidates(started);
+        let (mut candidates, affinity) = target.choose(started, asked);
+        let pinned = affinity == Some(Affinity::Pinned);
         while let Some((upstream, probe)) = candidates.next_candidate() {
-            let attempt = Attempt { target: &target, upstream, probe, last_resort: candidates.fell_back(), keep_host };
+            // A pinned Upstream is tried whatever its health: its answer is as good as a last resort's.
+            let last_resort = candidates.fell_back() || pinned;
+            let attempt = Attempt { target: &target, upstream, probe, last_resort, keep_host };
             match self.attempt(attempt, &mut parts, &body, &mut client_upgrade, started).await {
                 Tried::Answered(mut response) => {
                     if over_h2 {
                         forward::switched_over_h2(&mut response);
                     }
                     outcome.upstream = Some(Arc::clone(&upstream.label));
+                    outcome.affinity = affinity.filter(|_| pinned || asked.sticky == Some(upstream.id));
+                    if target.sticky() && !pinned && asked.sticky != Some(upstream.id) {
+                        // A browser new to this Target, or one whose Upstream is gone or ejected: keep it here.
+                        if let Some(cookie) = cookies::sticky(&target.cookies, upstream.id) {
+                            response.headers_mut().append(SET_COOKIE, cookie);
+                        }
+                    }
                     return (response, outcome);
                 }
                 Tried::Refused(page, why) => return outcome.answer(&page, why.into(), html),
@@ -151,7 +170,10 @@ impl Proxy {
                 }
             }
         }
-        let page = if candidates.fell_back() {
+        outcome.affinity = affinity.filter(|_| pinned);
+        let page = if pinned {
+            pages::pinned_failed(&target, &outcome.failed)
+        } else if candidates.fell_back() {
             pages::all_unhealthy(&target, &outcome.failed)
         } else {
             pages::all_failed(&target, &outcome.failed)

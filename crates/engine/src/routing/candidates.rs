@@ -28,16 +28,29 @@ pub struct Candidates<'a> {
     skipped: Vec<&'a Arc<Upstream>>,
     /// How many of `skipped` were handed out.
     fallback: usize,
+    /// Offered before all others without asking its health (a pinned or sticky Upstream), until taken.
+    first: Option<&'a Arc<Upstream>>,
 }
 
 impl<'a> Candidates<'a> {
     /// The candidates among `active` (indexes into `upstreams`), starting at position `start`, admitted at `now`.
     pub(super) fn new(upstreams: &'a [Arc<Upstream>], active: &'a [usize], start: usize, now: Instant) -> Self {
-        Candidates { upstreams, active, start, step: 0, now, skipped: Vec::new(), fallback: 0 }
+        Candidates { upstreams, active, start, step: 0, now, skipped: Vec::new(), fallback: 0, first: None }
+    }
+
+    /// Offers `first` before anything else, whatever its health, then the others from position `start + 1` on:
+    /// `first` must be the Upstream at `start` (or `active` empty, for a pinned Upstream tried alone).
+    pub(super) fn after(mut self, first: &'a Arc<Upstream>) -> Self {
+        self.first = Some(first);
+        self.step = 1;
+        self
     }
 
     /// The next Upstream to try, or `None` when every enabled one was offered.
     pub fn next_candidate(&mut self) -> Option<Candidate<'a>> {
+        if let Some(first) = self.first.take() {
+            return Some((first, None));
+        }
         while self.step < self.active.len() {
             let position = (self.start + self.step) % self.active.len();
             self.step += 1;

@@ -4,6 +4,7 @@
 //! A routing snapshot is immutable; the engine builds a new one for every config change, carrying over what the
 //! previous one learned, and swaps it in atomically. Matching and selection take no lock and allocate nothing.
 
+mod affinity;
 mod balance;
 mod candidates;
 mod carry;
@@ -14,8 +15,9 @@ mod mux;
 mod target;
 mod upstream;
 
+pub(crate) use affinity::{CookieNames, UNPIN_PATH, UpstreamId, is_link, is_ours, link_url, pin_path, unpin_path};
 pub(crate) use live::Live;
 pub(crate) use matcher::RequestView;
 pub(crate) use mux::Mux;
-pub(crate) use target::Target;
+pub(crate) use target::{Asked, Target};
 pub(crate) use upstream::{InFlight, OpenTunnel, Upstream};

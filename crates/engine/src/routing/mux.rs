@@ -6,6 +6,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 
+use super::affinity::{CookieNames, UpstreamId};
 use super::balance::Balancer;
 use super::carry::{Carried, upstream_state};
 use super::host_index::HostIndex;
@@ -77,6 +78,7 @@ impl Mux {
                             loops_back: loops_back(&address, own),
                             label,
                             url: u.url.as_str().into(),
+                            id: UpstreamId::of(&u.url),
                             address,
                             enabled: u.enabled,
                             weight: u.weight,
@@ -97,6 +99,7 @@ impl Mux {
                     balancer,
                     TargetOptions {
                         preserve_host: config.preserve_host,
+                        cookies: CookieNames::of(&config.name, config.sticky),
                         builtin,
                         live: created,
                         health: config.health.clone(),

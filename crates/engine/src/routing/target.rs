@@ -6,16 +6,17 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::affinity::{CookieNames, UpstreamId};
 use super::balance::{Balancer, smooth_schedule};
 use super::candidates::Candidates;
 use super::matcher::Matcher;
 use super::upstream::Upstream;
 use crate::config::{ActiveHealthConfig, HealthConfig, Strategy};
-use crate::event::{HealthState, now_ms};
+use crate::event::{Affinity, HealthState, now_ms};
 use crate::health::{CheckPlan, Checked, Policy, View};
 
 /// The parts of a Target's config besides its matcher and Upstreams.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct TargetOptions {
     /// Send the client's Host (true) or the Upstream's (false).
     pub preserve_host: bool,
@@ -25,6 +26,18 @@ pub struct TargetOptions {
     pub live: bool,
     /// Passive and active health settings.
     pub health: HealthConfig,
+    /// Its cookies' names (sticky or not), computed once when the routing snapshot is built.
+    pub cookies: CookieNames,
+}
+
+/// What a request's cookies ask of its Target: the Upstream it is pinned to, and the one a sticky Target sent it
+/// to last. Ids only (copied out of the Cookie header), so the headers can be rewritten afterwards.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Asked {
+    /// From the Target's pin cookie.
+    pub pin: Option<UpstreamId>,
+    /// From the Target's sticky cookie.
+    pub sticky: Option<UpstreamId>,
 }
 
 /// One Target in the routing snapshot. Immutable; a config change builds a new one.
@@ -54,6 +67,8 @@ pub struct Target {
     pub builtin: bool,
     /// True for a Target that exists only for live Upstreams (not saved in the config).
     pub live: bool,
+    /// The names of its pin cookie and, when it is sticky, its sticky cookie.
+    pub cookies: CookieNames,
 }
 
 impl Target {
@@ -89,7 +104,13 @@ impl Target {
             preserve_host: options.preserve_host,
             builtin: options.builtin,
             live: options.live,
+            cookies: options.cookies,
         }
+    }
+
+    /// True when it keeps each browser on the Upstream it first reached.
+    pub fn sticky(&self) -> bool {
+        self.cookies.sticky.is_some()
     }
 
     /// The enabled Upstreams, in config order.
@@ -113,6 +134,35 @@ impl Target {
             |i| upstream(i).stats.open(),
         );
         Candidates::new(&self.upstreams, &self.active, start, now)
+    }
+
+    /// The Upstreams a request arriving at `now` with the cookies in `asked` should try, and why, when not the
+    /// Balancer's pick:
+    ///
+    /// - pinned to an enabled Upstream: that one alone, whatever its health (the developer wants to see it, errors
+    ///   included), and nothing else if it fails;
+    /// - else, on a sticky Target, the Upstream it went to last when that one is enabled and not ejected (healthy,
+    ///   failing or on probation): that one first, then the others in turn as usual;
+    /// - else [`candidates`](Self::candidates).
+    ///
+    /// The Balancer is not consulted for pinned or sticky requests, so the rotation of other browsers is unchanged.
+    pub fn choose(&self, now: Instant, asked: Asked) -> (Candidates<'_>, Option<Affinity>) {
+        if let Some(pinned) = asked.pin.and_then(|id| self.enabled().find(|u| u.id == id)) {
+            return (Candidates::new(&[], &[], 0, now).after(pinned), Some(Affinity::Pinned));
+        }
+        let kept = asked.sticky.filter(|_| self.sticky()).and_then(|id| {
+            self.active.iter().position(|i| {
+                let u = &self.upstreams[*i];
+                u.id == id && !matches!(u.health.view(now), View::Unhealthy { .. })
+            })
+        });
+        match kept {
+            Some(position) => {
+                let first = &self.upstreams[self.active[position]];
+                (Candidates::new(&self.upstreams, &self.active, position, now).after(first), Some(Affinity::Sticky))
+            }
+            None => (self.candidates(now), None),
+        }
     }
 
     /// What the active checks of this Target ask of which Upstreams, when it has any and something to check.
@@ -171,6 +221,7 @@ pub(super) mod tests {
         let address = UpstreamUrl::parse(&url).unwrap();
         Arc::new(Upstream {
             label: address.label.as_str().into(),
+            id: UpstreamId::of(&url),
             url: url.into(),
             connections: Arc::new(ConnectionPool::new(&address.scheme, &address.authority)),
             address,
@@ -185,7 +236,13 @@ pub(super) mod tests {
 
     /// A round-robin Target over `upstreams`.
     pub(in crate::routing) fn target(upstreams: Vec<Arc<Upstream>>) -> Target {
-        let options = TargetOptions::default();
+        let options = TargetOptions {
+            preserve_host: false,
+            builtin: false,
+            live: false,
+            health: HealthConfig::default(),
+            cookies: CookieNames::of("t", false),
+        };
         Target::new("t".into(), Matcher::default(), upstreams, Arc::new(Balancer::default()), options)
     }
 
@@ -206,6 +263,68 @@ pub(super) mod tests {
             t.health_of(&t.upstreams[0], now),
             HealthState::Unhealthy { failures: 3, retry_in_ms: 10_000, .. }
         ));
+    }
+
+    /// The ports a request with `asked` would try, in order, and its affinity.
+    fn chosen(t: &Target, asked: Asked) -> (Vec<u16>, Option<Affinity>) {
+        let (mut candidates, affinity) = t.choose(Instant::now(), asked);
+        let mut ports = Vec::new();
+        while let Some((u, probe)) = candidates.next_candidate() {
+            assert!(probe.is_none(), "these tests never probe");
+            ports.push(u.address.port);
+        }
+        (ports, affinity)
+    }
+
+    /// Asks for the Upstream on `port` by pin cookie and/or sticky cookie.
+    fn asked(pin: Option<u16>, sticky: Option<u16>) -> Asked {
+        let id = |port: u16| UpstreamId::of(&format!("http://127.0.0.1:{port}"));
+        Asked { pin: pin.map(id), sticky: sticky.map(id) }
+    }
+
+    fn eject(u: &Upstream) {
+        for _ in 0..3 {
+            u.health.failed(&Policy::default(), Instant::now());
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pinned_upstream_is_tried_alone_whatever_its_health() {
+        let t = target(vec![upstream(1, true), upstream(2, true), upstream(3, false)]);
+        assert_eq!(chosen(&t, asked(Some(2), None)), (vec![2], Some(Affinity::Pinned)));
+        eject(&t.upstreams[1]);
+        assert_eq!(chosen(&t, asked(Some(2), Some(1))), (vec![2], Some(Affinity::Pinned)), "the pin wins");
+        assert_eq!(chosen(&t, asked(None, None)), (vec![1, 2], None), "the balancer was not consulted");
+        assert_eq!(chosen(&t, asked(Some(3), None)), (vec![1, 2], None), "a disabled one is not pinned to");
+        assert_eq!(chosen(&t, asked(Some(9), None)), (vec![1, 2], None), "nor an unknown one");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_sticky_target_tries_the_browsers_upstream_first_then_the_others() {
+        let mut t = target(vec![upstream(1, true), upstream(2, true), upstream(3, true), upstream(4, false)]);
+        assert_eq!(chosen(&t, asked(None, Some(2))), (vec![1, 2, 3], None), "not sticky: the cookie is ignored");
+        t.cookies = CookieNames::of("t", true);
+        assert_eq!(chosen(&t, asked(None, Some(2))), (vec![2, 3, 1], Some(Affinity::Sticky)));
+        assert_eq!(chosen(&t, asked(None, Some(3))), (vec![3, 1, 2], Some(Affinity::Sticky)));
+        assert_eq!(chosen(&t, asked(None, None)), (vec![2, 3, 1], None), "sticky requests did not turn it");
+        assert_eq!(chosen(&t, asked(None, Some(4))), (vec![3, 1, 2], None), "a disabled one is balanced away from");
+        assert_eq!(chosen(&t, asked(None, Some(9))), (vec![1, 2, 3], None));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_sticky_upstream_keeps_its_browsers_until_it_is_ejected() {
+        let mut t = target(vec![upstream(1, true), upstream(2, true)]);
+        t.cookies = CookieNames::of("t", true);
+        t.upstreams[1].health.failed(&t.policy, Instant::now());
+        assert_eq!(chosen(&t, asked(None, Some(2))), (vec![2, 1], Some(Affinity::Sticky)), "failing once is not out");
+        eject(&t.upstreams[1]);
+        assert_eq!(chosen(&t, asked(None, Some(2))).1, None, "ejected: balanced elsewhere");
+        tokio::time::advance(t.policy.cool_down).await;
+        let crate::health::Admission::Probe(probe) = t.upstreams[1].health.admit(Instant::now()) else {
+            panic!("its cool-down is over")
+        };
+        assert_eq!(chosen(&t, asked(None, Some(2))), (vec![2, 1], Some(Affinity::Sticky)), "on probation it stays");
+        drop(probe);
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
+use super::affinity::UpstreamId;
 use crate::config::UpstreamUrl;
 use crate::event::LiveUpstream;
 use crate::health::Health;
@@ -125,6 +126,8 @@ impl Drop for OpenTunnel {
 pub struct Upstream {
     /// The URL exactly as configured (the key that carries counters across reloads).
     pub url: Arc<str>,
+    /// Its name in pin links and affinity cookies (from the URL, so it survives reloads and restarts).
+    pub id: UpstreamId,
     /// The URL taken apart: where to connect, and the path and query to join with each request's.
     pub address: UpstreamUrl,
     /// Short label for the log, e.g. `127.0.0.1:3001`.

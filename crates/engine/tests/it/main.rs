@@ -5,6 +5,7 @@
 mod support;
 
 mod active_checks;
+mod affinity;
 mod client_wire;
 mod control;
 mod dev_servers;
