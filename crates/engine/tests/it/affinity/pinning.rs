@@ -127,7 +127,8 @@ async fn our_cookies_never_reach_the_upstream_and_the_others_arrive_byte_for_byt
     };
     let pinned = format!("{}={}", pin_name("app"), hash8(&a.url()));
     let mixed = format!("theme=dark;  session=\"a b\";{pinned}; roundabout_sticky_0badf00d=12345678; last=x=y");
-    let reply = get(&http, "app.localhost", "/", &[&mixed, "roundabout_pin_=kept; z=1", &pinned], false).await;
+    let reply =
+        get(&http, "app.localhost", "/", &[&mixed, "roundabout_pin_=kept; z=1", &format!("{pinned};;")], false).await;
     assert_eq!(seen(&reply), ["theme=dark;  session=\"a b\"; last=x=y", "roundabout_pin_=kept; z=1"]);
     let untouched = "a=1;b=2 ;  c=\"x\"";
     assert_eq!(seen(&get(&http, "app.localhost", "/", &[untouched], false).await), [untouched]);
