@@ -168,7 +168,7 @@ fn decode(text: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         let digit = |at: usize| bytes.get(at).copied().and_then(hex);
-        let escaped = (bytes[i] == b'%').then(|| Some((digit(i + 1)? << 4) | digit(i + 2)?));
+        let escaped = (bytes[i] == b'%').then(|| Some(digit(i + 1)? * 16 + digit(i + 2)?));
         if let Some(Some(byte)) = escaped {
             out.push(byte);
             i += 3;

@@ -98,6 +98,28 @@ async fn a_pinned_upstream_is_used_while_unhealthy_and_its_failure_is_not_sent_e
 }
 
 #[tokio::test]
+async fn a_pin_to_a_disabled_upstream_waits_until_it_is_enabled_again() {
+    let [a, b, _c] = three().await;
+    let mut target = app(&[&a, &b], false);
+    target["upstreams"][1]["enabled"] = json!(false);
+    let engine = TestEngine::start(&config_with(&json!([target]))).await;
+    let http = engine.http();
+    let linked = pin(&http, "app.localhost", "app", &b.url()).await;
+    assert_eq!(linked.status, StatusCode::SEE_OTHER);
+    assert!(linked.body.contains("It is disabled: until it is enabled again"), "{}", linked.body);
+    let cookie = pair(&set_cookies(&linked)[0]);
+    let mut events = engine.handle.subscribe();
+    let balanced = get(&http, "app.localhost", "/", &[&cookie], false).await;
+    assert_eq!((balanced.upstream(), next_request(&mut events).await.affinity), ("a", None));
+    target["upstreams"][1]["enabled"] = json!(true);
+    engine.apply(&config_with(&json!([target]))).await;
+    let pinned = get(&http, "app.localhost", "/", &[&cookie], false).await;
+    assert_eq!((pinned.upstream(), next_request(&mut events).await.affinity), ("b", Some(Affinity::Pinned)));
+    let enabled = pin(&http, "app.localhost", "app", &b.url()).await;
+    assert!(!enabled.body.contains("disabled"), "{}", enabled.body);
+}
+
+#[tokio::test]
 async fn unpin_clears_the_cookie_and_the_browser_balances_again() {
     let [a, b, _c] = three().await;
     let engine = TestEngine::start(&config_with(&json!([app(&[&a, &b], false)]))).await;
@@ -127,7 +149,8 @@ async fn our_cookies_never_reach_the_upstream_and_the_others_arrive_byte_for_byt
     };
     let pinned = format!("{}={}", pin_name("app"), hash8(&a.url()));
     let mixed = format!("theme=dark;  session=\"a b\";{pinned}; roundabout_sticky_0badf00d=12345678; last=x=y");
-    let reply = get(&http, "app.localhost", "/", &[&mixed, "roundabout_pin_=kept; z=1", &pinned], false).await;
+    let reply =
+        get(&http, "app.localhost", "/", &[&mixed, "roundabout_pin_=kept; z=1", &format!("{pinned};;")], false).await;
     assert_eq!(seen(&reply), ["theme=dark;  session=\"a b\"; last=x=y", "roundabout_pin_=kept; z=1"]);
     let untouched = "a=1;b=2 ;  c=\"x\"";
     assert_eq!(seen(&get(&http, "app.localhost", "/", &[untouched], false).await), [untouched]);
