@@ -36,7 +36,7 @@ pub struct TargetOptions {
 pub struct Asked {
     /// From the Target's pin cookie.
     pub pin: Option<UpstreamId>,
-    /// From the Target's sticky cookie.
+    /// From the Target's sticky cookie (only a sticky Target has one, so only its requests ask this).
     pub sticky: Option<UpstreamId>,
 }
 
