@@ -146,11 +146,13 @@ impl Proxy {
                     }
                     outcome.upstream = Some(Arc::clone(&upstream.label));
                     outcome.affinity = affinity.filter(|_| pinned || asked.sticky == Some(upstream.id));
-                    if target.sticky() && !pinned && asked.sticky != Some(upstream.id) {
-                        // A browser new to this Target, or one whose Upstream is gone or ejected: keep it here.
-                        if let Some(cookie) = cookies::sticky(&target.cookies, upstream.id) {
-                            response.headers_mut().append(SET_COOKIE, cookie);
-                        }
+                    // On a sticky Target (none other has a sticky cookie), a browser new to it, or one whose Upstream
+                    // is gone, ejected or failed: keep it where it landed.
+                    if !pinned
+                        && asked.sticky != Some(upstream.id)
+                        && let Some(cookie) = cookies::sticky(&target.cookies, upstream.id)
+                    {
+                        response.headers_mut().append(SET_COOKIE, cookie);
                     }
                     return (response, outcome);
                 }

@@ -36,7 +36,7 @@ pub struct TargetOptions {
 pub struct Asked {
     /// From the Target's pin cookie.
     pub pin: Option<UpstreamId>,
-    /// From the Target's sticky cookie.
+    /// From the Target's sticky cookie (only a sticky Target has one, so only its requests ask this).
     pub sticky: Option<UpstreamId>,
 }
 
@@ -108,11 +108,6 @@ impl Target {
         }
     }
 
-    /// True when it keeps each browser on the Upstream it first reached.
-    pub fn sticky(&self) -> bool {
-        self.cookies.sticky.is_some()
-    }
-
     /// The enabled Upstreams, in config order.
     pub fn enabled(&self) -> impl Iterator<Item = &Arc<Upstream>> {
         self.active.iter().filter_map(|i| self.upstreams.get(*i))
@@ -142,7 +137,8 @@ impl Target {
     /// - pinned to an enabled Upstream: that one alone, whatever its health (the developer wants to see it, errors
     ///   included), and nothing else if it fails;
     /// - else, on a sticky Target, the Upstream it went to last when that one is enabled and not ejected (healthy,
-    ///   failing or on probation): that one first, then the others in turn as usual;
+    ///   failing or on probation): that one first, then the others in turn as usual (only a sticky Target has a
+    ///   sticky cookie name, so only its requests ask for one; see [`CookieNames`]);
     /// - else [`candidates`](Self::candidates).
     ///
     /// The Balancer is not consulted for pinned or sticky requests, so the rotation of other browsers is unchanged.
@@ -150,7 +146,7 @@ impl Target {
         if let Some(pinned) = asked.pin.and_then(|id| self.enabled().find(|u| u.id == id)) {
             return (Candidates::new(&[], &[], 0, now).after(pinned), Some(Affinity::Pinned));
         }
-        let kept = asked.sticky.filter(|_| self.sticky()).and_then(|id| {
+        let kept = asked.sticky.and_then(|id| {
             self.active.iter().position(|i| {
                 let u = &self.upstreams[*i];
                 u.id == id && !matches!(u.health.view(now), View::Unhealthy { .. })
@@ -301,20 +297,17 @@ pub(super) mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_sticky_target_tries_the_browsers_upstream_first_then_the_others() {
-        let mut t = target(vec![upstream(1, true), upstream(2, true), upstream(3, true), upstream(4, false)]);
-        assert_eq!(chosen(&t, asked(None, Some(2))), (vec![1, 2, 3], None), "not sticky: the cookie is ignored");
-        t.cookies = CookieNames::of("t", true);
+        let t = target(vec![upstream(1, true), upstream(2, true), upstream(3, true), upstream(4, false)]);
         assert_eq!(chosen(&t, asked(None, Some(2))), (vec![2, 3, 1], Some(Affinity::Sticky)));
         assert_eq!(chosen(&t, asked(None, Some(3))), (vec![3, 1, 2], Some(Affinity::Sticky)));
-        assert_eq!(chosen(&t, asked(None, None)), (vec![2, 3, 1], None), "sticky requests did not turn it");
-        assert_eq!(chosen(&t, asked(None, Some(4))), (vec![3, 1, 2], None), "a disabled one is balanced away from");
-        assert_eq!(chosen(&t, asked(None, Some(9))), (vec![1, 2, 3], None));
+        assert_eq!(chosen(&t, asked(None, None)), (vec![1, 2, 3], None), "sticky requests did not turn the rotation");
+        assert_eq!(chosen(&t, asked(None, Some(4))), (vec![2, 3, 1], None), "a disabled one is balanced away from");
+        assert_eq!(chosen(&t, asked(None, Some(9))), (vec![3, 1, 2], None));
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_sticky_upstream_keeps_its_browsers_until_it_is_ejected() {
-        let mut t = target(vec![upstream(1, true), upstream(2, true)]);
-        t.cookies = CookieNames::of("t", true);
+        let t = target(vec![upstream(1, true), upstream(2, true)]);
         t.upstreams[1].health.failed(&t.policy, Instant::now());
         assert_eq!(chosen(&t, asked(None, Some(2))), (vec![2, 1], Some(Affinity::Sticky)), "failing once is not out");
         eject(&t.upstreams[1]);

@@ -14,7 +14,7 @@ async fn wrong_links_get_pages_that_say_what_to_open_instead_and_set_nothing() {
     let [a, b, _c] = three().await;
     let targets = json!([
         app(&[&a, &b], false),
-        {"name": "the api", "match": {"host": "*.api.localhost"}, "upstreams": [{"url": b.url()}]},
+        {"name": "the api+", "match": {"host": "*.api.localhost"}, "upstreams": [{"url": b.url()}]},
         {"name": "rest", "upstreams": [{"url": a.url()}]}
     ]);
     let engine = TestEngine::start(&config_with(&targets)).await;
@@ -24,7 +24,7 @@ async fn wrong_links_get_pages_that_say_what_to_open_instead_and_set_nothing() {
     let unknown = get(&http, "app.localhost", "/.roundabout/pin?target=nope&upstream=00000000", &[], false).await;
     assert_eq!(unknown.status, 404);
     assert!(
-        unknown.body.contains("no Target is named \"nope\"") && unknown.body.contains("  - the api"),
+        unknown.body.contains("no Target is named \"nope\"") && unknown.body.contains("  - the api+"),
         "{}",
         unknown.body
     );
@@ -44,12 +44,12 @@ async fn wrong_links_get_pages_that_say_what_to_open_instead_and_set_nothing() {
     let there = format!("Open it on app.localhost: http://app.localhost:{port}{path}");
     assert!(elsewhere.body.contains(&there), "{there:?} missing from {}", elsewhere.body);
 
-    let wild = get(&http, "api.localhost", "/.roundabout/unpin?target=the%20api", &[], false).await;
+    let wild = get(&http, "api.localhost", "/.roundabout/unpin?target=the%20api%2B", &[], false).await;
     assert_eq!(wild.status, 400, "the name is percent-decoded, and the host checked: {}", wild.body);
     assert!(wild.body.contains("Open the link on a host matching *.api.localhost"), "{}", wild.body);
-    let right = get(&http, "x.api.localhost", "/.roundabout/unpin?target=the%20api", &[], false).await;
+    let right = get(&http, "x.api.localhost", "/.roundabout/unpin?target=the%20api%2B", &[], false).await;
     assert_eq!(right.status, 303);
-    assert!(right.body.contains("no longer pinned for Target \"the api\""), "{}", right.body);
+    assert!(right.body.contains("no longer pinned for Target \"the api+\""), "{}", right.body);
 
     let stranger = get(&http, "app.localhost", "/.roundabout/pin?target=app&upstream=0123abcd", &[], false).await;
     assert_eq!(stranger.status, 404);
