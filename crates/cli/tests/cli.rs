@@ -7,22 +7,7 @@ mod support;
 use std::process::Command;
 
 use serde_json::json;
-use support::{Roundabout, Upstream, dead_port, eventually, get, write_config};
-
-fn roundabout(args: &[&str], home: &std::path::Path) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_roundabout"))
-        .args(args)
-        .env("XDG_CONFIG_HOME", home)
-        .env("XDG_DATA_HOME", home.join("data"))
-        .env("XDG_RUNTIME_DIR", home.join("run"))
-        .env("HOME", home)
-        .output()
-        .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use support::{Roundabout, Upstream, dead_port, eventually, get, roundabout, text, write_config};
 
 #[test]
 fn config_path_is_in_the_users_config_dir() {

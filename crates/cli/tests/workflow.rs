@@ -13,29 +13,13 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::{Roundabout, Upstream, eventually, get, write_config};
+use support::{Roundabout, Upstream, eventually, get, roundabout, text, write_config};
 
 /// A dev server in one line: answers `served by $NAME` on $PORT and $HOST, like the ones `run` starts.
 /// `/slow` answers after 200 ms, so a request can be in flight when the dev server is stopped.
 const DEV_SERVER: &str = "require('http').createServer((q, s) => { q.resume(); \
                           setTimeout(() => s.end('served by ' + process.env.NAME), q.url === '/slow' ? 200 : 0) })\
                           .listen(+process.env.PORT, process.env.HOST)";
-
-fn roundabout(args: &[&str], home: &Path) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_roundabout"))
-        .args(args)
-        .env("XDG_CONFIG_HOME", home)
-        .env("XDG_DATA_HOME", home.join("data"))
-        .env("XDG_RUNTIME_DIR", home.join("run"))
-        .env("HOME", home)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 /// `roundabout run --config CONFIG --name app -- node -e DEV_SERVER` with NAME=`name`.
 fn run_dev_server(home: &Path, config: &str, name: &str) -> Roundabout {

@@ -51,13 +51,7 @@ impl Roundabout {
 
     /// Spawns `command` (already given its program, and any environment or directory of its own) with `args`.
     pub fn spawn_command(mut command: Command, args: &[&str], config_home: &Path) -> Self {
-        let mut child = command
-            .args(args)
-            .env("XDG_CONFIG_HOME", config_home)
-            .env("XDG_DATA_HOME", config_home.join("data"))
-            .env("XDG_RUNTIME_DIR", config_home.join("run"))
-            .env("HOME", config_home)
-            .env("NO_COLOR", "1")
+        let mut child = isolated(command.args(args), config_home)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -260,4 +254,25 @@ pub fn write_config(path: &Path, json: &serde_json::Value) {
     let temp = path.with_extension("tmp");
     std::fs::write(&temp, serde_json::to_string_pretty(json).unwrap()).unwrap();
     std::fs::rename(temp, path).unwrap();
+}
+
+/// Gives `command` the test's own config, data, runtime and home directories under `home`, and no colour: nothing
+/// of the machine's (its config, CA, control sockets) is read or changed.
+pub fn isolated<'a>(command: &'a mut Command, home: &Path) -> &'a mut Command {
+    command
+        .env("XDG_CONFIG_HOME", home)
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_RUNTIME_DIR", home.join("run"))
+        .env("HOME", home)
+        .env("NO_COLOR", "1")
+}
+
+/// Runs `roundabout ARGS…` to its end with the test's own directories under `home`.
+pub fn roundabout(args: &[&str], home: &Path) -> std::process::Output {
+    isolated(Command::new(env!("CARGO_BIN_EXE_roundabout")).args(args), home).output().unwrap()
+}
+
+/// Output bytes as text.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
 }
